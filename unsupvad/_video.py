@@ -1,0 +1,309 @@
+"""One video and its person tracks: validated, immutable records.
+
+A :class:`Video` holds what is known about one video: its frame count, its
+snippet features, its person tracks and, for evaluation only, its frame
+labels. Every check that can be made on one video is made here, and every
+error names the video.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+DEFAULT_SNIPPET_LEN = 16
+TRACK_KINDS = ("keypoints", "boxes")
+_FINITE_CHECK_CHUNK = 4096
+
+
+def video_error(name: str, problem: str) -> ValueError:
+    """A ValueError whose message names the video and the problem."""
+    return ValueError(f"video {name!r}: {problem}")
+
+
+@dataclass(frozen=True, eq=False)
+class Tracks:
+    """Person tracks of one video, one row per (frame, track).
+
+    Parameters
+    ----------
+    frame : ndarray of shape (n_rows,)
+        0-based frame index of each row.
+    track_id : ndarray of shape (n_rows,)
+        Integer track id of each row (ids are per video).
+    points : ndarray of shape (n_rows, n_points, 3)
+        ``(x, y, confidence)`` in pixels. For ``kind='keypoints'`` the points
+        are the skeleton joints in the order of ``layout``; for
+        ``kind='boxes'`` they are the two corners ``(left, top)`` and
+        ``(right, bottom)`` of the box, both with the detection confidence.
+    kind : {'keypoints', 'boxes'}
+    layout : str, optional
+        Name of the point layout, e.g. ``'coco17'``, ``'openpose18'``,
+        ``'box'``.
+
+    Notes
+    -----
+    Rows are kept sorted by ``(track_id, frame)``. Use :meth:`from_boxes` for
+    MOTChallenge-style ``(left, top, width, height)`` boxes.
+    """
+
+    frame: np.ndarray
+    track_id: np.ndarray
+    points: np.ndarray
+    kind: str = "keypoints"
+    layout: str | None = None
+    _track_starts: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self):
+        frame = np.asarray(self.frame)
+        track_id = np.asarray(self.track_id)
+        points = np.asarray(self.points, dtype=np.float32)
+        order = np.lexsort((frame, track_id))
+        object.__setattr__(self, "frame", frame[order].astype(np.int64))
+        object.__setattr__(self, "track_id", track_id[order].astype(np.int64))
+        object.__setattr__(self, "points", np.ascontiguousarray(points[order]) if points.ndim == 3 else points)
+        if self.kind == "boxes" and self.layout is None:
+            object.__setattr__(self, "layout", "box")
+        tid = self.track_id
+        starts = np.flatnonzero(np.r_[True, tid[1:] != tid[:-1]]) if len(tid) else np.zeros(0, np.int64)
+        object.__setattr__(self, "_track_starts", starts)
+
+    @classmethod
+    def from_boxes(cls, frame, track_id, boxes, confidence=None):
+        """Tracks from ``(left, top, width, height)`` boxes in pixels."""
+        boxes = np.asarray(boxes, dtype=np.float64)
+        if boxes.ndim != 2 or boxes.shape[1] != 4:
+            raise ValueError(f"boxes must have shape (n_rows, 4), got {boxes.shape}")
+        conf = np.ones(len(boxes)) if confidence is None else np.asarray(confidence, dtype=np.float64)
+        left, top, width, height = boxes.T
+        points = np.stack(
+            [np.stack([left, top, conf], axis=1), np.stack([left + width, top + height, conf], axis=1)],
+            axis=1,
+        )
+        return cls(frame=frame, track_id=track_id, points=points, kind="boxes", layout="box")
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def n_points(self) -> int:
+        """Number of points (joints, or 2 box corners) per row."""
+        return self.points.shape[1]
+
+    @property
+    def track_ids(self) -> np.ndarray:
+        """The distinct track ids, sorted."""
+        return self.track_id[self._track_starts]
+
+    @property
+    def track_slices(self) -> list[slice]:
+        """Row slice of every track, in the order of :attr:`track_ids`."""
+        bounds = np.r_[self._track_starts, len(self.frame)]
+        return [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+
+    @property
+    def boxes(self) -> np.ndarray:
+        """``(left, top, width, height)`` per row: the box, or the keypoints' bounding box."""
+        xy = self.points[:, :, :2]
+        if self.kind == "keypoints":
+            valid = self.points[:, :, 2:3] > 0
+            lo = np.where(valid, xy, np.inf).min(axis=1)
+            hi = np.where(valid, xy, -np.inf).max(axis=1)
+            empty = ~valid.any(axis=1)[:, 0]
+            lo[empty] = xy[empty].min(axis=1)
+            hi[empty] = xy[empty].max(axis=1)
+        else:
+            lo, hi = xy[:, 0], xy[:, 1]
+        return np.concatenate([lo, hi - lo], axis=1)
+
+    def validate(self, video: str, n_frames: int) -> None:
+        """Raise a ValueError naming ``video`` if the tracks cannot belong to it."""
+        n = len(self.frame)
+        if self.kind not in TRACK_KINDS:
+            raise video_error(video, f"track kind must be one of {TRACK_KINDS}, got {self.kind!r}")
+        if self.track_id.shape != (n,) or self.frame.shape != (n,):
+            raise video_error(video, "track frame and track_id must be 1-D arrays of the same length")
+        if self.points.ndim != 3 or self.points.shape[0] != n or self.points.shape[2] != 3:
+            raise video_error(
+                video, f"track points must have shape (n_rows, n_points, 3), got {self.points.shape}"
+            )
+        if self.kind == "boxes" and self.points.shape[1] != 2:
+            raise video_error(video, "box tracks must have exactly 2 points (the two corners)")
+        if n == 0:
+            return
+        if not np.isfinite(self.points).all():
+            bad = int(np.flatnonzero(~np.isfinite(self.points).all(axis=(1, 2)))[0])
+            raise video_error(video, f"track row at frame {self.frame[bad]} has a NaN or infinite coordinate")
+        outside = (self.frame < 0) | (self.frame >= n_frames)
+        if outside.any():
+            bad = int(self.frame[outside][0])
+            raise video_error(
+                video, f"track row at frame index {bad} lies outside the video (frames 0..{n_frames - 1})"
+            )
+        dup = (np.diff(self.track_id) == 0) & (np.diff(self.frame) == 0)
+        if dup.any():
+            i = int(np.flatnonzero(dup)[0])
+            raise video_error(
+                video, f"duplicate rows for track {self.track_id[i]} at frame {self.frame[i]}"
+            )
+        if self.kind == "boxes":
+            size = self.points[:, 1, :2] - self.points[:, 0, :2]
+            bad = (size <= 0).any(axis=1)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise video_error(
+                    video,
+                    f"box of track {self.track_id[i]} at frame {self.frame[i]} has a non-positive "
+                    f"width or height ({size[i, 0]:g} x {size[i, 1]:g})",
+                )
+
+
+def _check_finite(name: str, features: np.ndarray) -> None:
+    """Check features for NaN/inf in chunks, so a memory-mapped file is never loaded whole."""
+    for start in range(0, len(features), _FINITE_CHECK_CHUNK):
+        chunk = np.asarray(features[start : start + _FINITE_CHECK_CHUNK])
+        if not np.isfinite(chunk).all():
+            row = start + int(np.flatnonzero(~np.isfinite(chunk.reshape(len(chunk), -1)).all(axis=1))[0])
+            raise video_error(name, f"features contain NaN or infinite values (first at snippet {row})")
+
+
+def snippet_count_range(n_frames: int, snippet_len: int) -> tuple[int, int]:
+    """Snippet counts accepted for a video of ``n_frames``: floor and ceil of n / L (at least 1)."""
+    return max(1, n_frames // snippet_len), math.ceil(n_frames / snippet_len)
+
+
+@dataclass(frozen=True, eq=False)
+class Video:
+    """One video: frame count, optional snippet features, tracks and frame labels.
+
+    Parameters
+    ----------
+    name : str
+        Unique video id. Always a string: integer (scene, clip) keys collide
+        on ShanghaiTech (``01_0014`` vs ``01_014``).
+    n_frames : int
+        Number of frames, at least 1.
+    fps : float, optional
+        Frames per second (used for plots only).
+    frame_size : (width, height), optional
+        Frame size in pixels (used to normalise coordinates).
+    features : ndarray of shape (T, D) or (T, n_crops, D), optional
+        Snippet features, possibly a read-only memory map. T must be
+        ``floor(n_frames / snippet_len)`` or ``ceil(n_frames / snippet_len)``.
+    tracks : Tracks, optional
+        Person tracks (keypoints or boxes).
+    labels : ndarray of shape (n_frames,), optional
+        Frame labels (1 = abnormal). For evaluation only: no estimator's
+        ``fit`` reads them.
+    snippet_len : int, default=16
+        Frames per snippet.
+
+    Notes
+    -----
+    **Snippets.** Snippet ``i`` covers frames ``[i * L, (i + 1) * L)``, except
+    the last snippet, which covers every frame from ``(T - 1) * L`` to the
+    end of the video. When T = ceil(n / L) the last snippet is the partial
+    one (fewer than L frames); when a feature extractor dropped the partial
+    tail (T = floor(n / L)) the leftover frames belong to the last snippet.
+    Either way every frame belongs to exactly one snippet.
+    """
+
+    name: str
+    n_frames: int
+    fps: float | None = None
+    frame_size: tuple[int, int] | None = None
+    features: np.ndarray | None = None
+    tracks: Tracks | None = None
+    labels: np.ndarray | None = None
+    snippet_len: int = DEFAULT_SNIPPET_LEN
+
+    def __post_init__(self):
+        name = self.name
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"video name must be a non-empty string, got {name!r}")
+        if isinstance(self.n_frames, bool) or not isinstance(self.n_frames, (int, np.integer)):
+            raise video_error(name, f"n_frames must be an integer, got {self.n_frames!r}")
+        object.__setattr__(self, "n_frames", int(self.n_frames))
+        if self.n_frames < 1:
+            raise video_error(name, f"the video is empty (n_frames={self.n_frames})")
+        if not isinstance(self.snippet_len, (int, np.integer)) or self.snippet_len < 1:
+            raise video_error(name, f"snippet_len must be a positive integer, got {self.snippet_len!r}")
+        if self.fps is not None and not (np.isfinite(self.fps) and self.fps > 0):
+            raise video_error(name, f"fps must be positive, got {self.fps!r}")
+        if self.frame_size is not None:
+            size = tuple(int(s) for s in self.frame_size)
+            if len(size) != 2 or min(size) <= 0:
+                raise video_error(name, f"frame_size must be (width, height) > 0, got {self.frame_size!r}")
+            object.__setattr__(self, "frame_size", size)
+        if self.features is not None:
+            self._validate_features()
+        if self.tracks is not None:
+            if not isinstance(self.tracks, Tracks):
+                raise video_error(name, f"tracks must be a Tracks object, got {type(self.tracks).__name__}")
+            self.tracks.validate(name, self.n_frames)
+        if self.labels is not None:
+            self._validate_labels()
+
+    def _validate_features(self):
+        feats = self.features
+        if not isinstance(feats, np.ndarray):
+            feats = np.asarray(feats)
+        if feats.dtype.kind not in "fiu":
+            raise video_error(self.name, f"features must be numeric, got dtype {feats.dtype}")
+        if feats.ndim not in (2, 3):
+            raise video_error(
+                self.name, f"features must have shape (T, D) or (T, n_crops, D), got {feats.shape}"
+            )
+        if feats.shape[0] == 0 or 0 in feats.shape[1:]:
+            raise video_error(self.name, f"features are empty (shape {feats.shape})")
+        low, high = snippet_count_range(self.n_frames, self.snippet_len)
+        if not low <= feats.shape[0] <= high:
+            raise video_error(
+                self.name,
+                f"features have T={feats.shape[0]} snippets but a video of {self.n_frames} frames "
+                f"has {low}..{high} snippets of {self.snippet_len} frames",
+            )
+        _check_finite(self.name, feats)
+        object.__setattr__(self, "features", feats)
+
+    def _validate_labels(self):
+        labels = np.asarray(self.labels)
+        if labels.ndim != 1 or len(labels) != self.n_frames:
+            raise video_error(
+                self.name,
+                f"frame labels have shape {labels.shape} but the video has {self.n_frames} frames",
+            )
+        if labels.dtype.kind == "f" and not np.isfinite(labels).all():
+            raise video_error(self.name, "frame labels contain NaN or infinite values")
+        if not np.isin(labels, (0, 1)).all():
+            raise video_error(self.name, "frame labels must be 0 (normal) or 1 (abnormal)")
+        object.__setattr__(self, "labels", labels.astype(np.uint8))
+
+    @property
+    def n_snippets(self) -> int:
+        """Number of snippets T (from the features when present, else ceil(n / L))."""
+        if self.features is not None:
+            return int(self.features.shape[0])
+        return math.ceil(self.n_frames / self.snippet_len)
+
+    def snippet_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """First frame and one-past-last frame of every snippet."""
+        starts = np.arange(self.n_snippets, dtype=np.int64) * self.snippet_len
+        stops = np.minimum(starts + self.snippet_len, self.n_frames)
+        stops[-1] = self.n_frames
+        return starts, stops
+
+    def frame_to_snippet(self, frames) -> np.ndarray:
+        """Snippet index of each frame index (see the class notes for the last snippet)."""
+        frames = np.asarray(frames, dtype=np.int64)
+        if frames.size and (frames.min() < 0 or frames.max() >= self.n_frames):
+            raise video_error(self.name, f"frame index out of range 0..{self.n_frames - 1}")
+        return np.minimum(frames // self.snippet_len, self.n_snippets - 1)
+
+    def replace(self, **changes) -> Video:
+        """A copy with some fields replaced (validated again)."""
+        values = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        values.update(changes)
+        return Video(**values)
