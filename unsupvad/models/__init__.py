@@ -1,0 +1,1 @@
+"""The component models: one-class (wOCC) and weakly-supervised (WS) estimators."""

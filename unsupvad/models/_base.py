@@ -1,0 +1,75 @@
+"""Helpers shared by the torch-backed estimators: devices, seeds and input checks."""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+
+from .._videoset import VideoSet
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``'auto'`` → CUDA when available, else CPU; any torch device string otherwise.
+
+    Raises a ValueError for CUDA when no GPU is visible, instead of failing
+    deep inside a forward pass.
+    """
+    if isinstance(device, torch.device):
+        device = str(device)
+    if not isinstance(device, str):
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"unknown device {device!r}") from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} was requested but CUDA is not available; use device='auto'")
+    return resolved
+
+
+def draw_seed(random_state) -> int:
+    """One integer seed drawn from ``random_state`` (int, RandomState or None)."""
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+@contextlib.contextmanager
+def torch_seeded(seed: int, device: torch.device | None = None):
+    """Run a block with torch's global RNGs seeded, restoring them afterwards.
+
+    skorch initialises modules and shuffles batches with torch's global
+    generator; forking it keeps a fit reproducible without leaking the seed
+    into the caller's random stream.
+    """
+    devices = [device.index or 0] if device is not None and device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def as_videoset(X, *, need: str | None = None, what: str = "this estimator") -> VideoSet:
+    """Accept a VideoSet, or a 2-D/3-D array of snippet features (one video per row).
+
+    ``need`` is ``'features'`` or ``'tracks'``: the modality the estimator
+    reads; a VideoSet without it gets a clear error.
+    """
+    if not isinstance(X, VideoSet):
+        if need == "tracks":
+            raise TypeError(f"{what} needs a VideoSet with person tracks, got {type(X).__name__}")
+        arr = np.asarray(X)
+        if arr.dtype.kind not in "fiub":
+            raise ValueError(f"{what} needs numeric snippet features, got dtype {arr.dtype}")
+        X = VideoSet.from_arrays(arr)
+    if need == "features" and not X.has_features:
+        raise ValueError(f"{what} needs snippet features, but the VideoSet has none")
+    if need == "tracks" and not X.has_tracks:
+        raise ValueError(f"{what} needs person tracks, but the VideoSet has none")
+    if len(X) == 0:
+        raise ValueError(f"{what} got an empty VideoSet (0 snippets)")
+    return X
