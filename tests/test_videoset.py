@@ -278,3 +278,16 @@ def test_inconsistent_sets_are_refused():
         X.snippets_to_frames(np.zeros(3))
     with pytest.raises(ValueError, match="no person tracks"):
         X.objects()
+
+
+@SETTINGS
+@given(videoset_and_index())
+def test_snippet_objects_map_to_themselves(X_idx):
+    X, idx = X_idx
+    Y = X[np.unique(idx)]
+    objects = Y.snippet_objects()
+    assert len(objects) == len(Y)
+    np.testing.assert_array_equal(Y.object_snippet(objects), np.arange(len(Y)))
+    s = np.arange(len(Y), dtype=float)
+    np.testing.assert_array_equal(Y.objects_to_snippets(objects, s), s)
+    np.testing.assert_array_equal(Y.snippets_to_objects(objects, s, rule="max"), s)

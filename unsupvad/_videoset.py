@@ -325,6 +325,21 @@ class VideoSet:
             raise video_error(missing, "has no person tracks")
         return cut_windows(self._videos, seg_len, stride, max_missing)
 
+    def snippet_objects(self) -> Objects:
+        """Every selected snippet as an object of its own (for feature-based wOCC models).
+
+        Object ``i`` is sample ``i``: it covers its snippet's frames, has
+        ``track_id = -1`` and no track rows, and its centre frame is the
+        snippet's first frame, so every object mapping sends it to itself.
+        """
+        starts, stops = self.snippet_frames()
+        n = len(self)
+        return Objects(
+            video=self.snippet_video, track_id=np.full(n, -1, np.int64), rows=np.zeros((n, 0), np.int64),
+            start_frame=starts, stop_frame=stops, centre_frame=starts.copy(),
+            seg_len=self.snippet_len, stride=self.snippet_len, max_missing=0,
+        )
+
     def object_points(self, objects: Objects) -> np.ndarray:
         """The ``(x, y, confidence)`` points of every object, ``(n_objects, seg_len, n_points, 3)``."""
         self._check_objects(objects)

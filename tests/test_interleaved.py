@@ -1,0 +1,217 @@
+"""InterleavedVAD's orchestration, checked with two tiny stand-in models.
+
+The stand-ins are closed-form (a weighted Gaussian wOCC, a centroid WS) so that
+these tests exercise the alternation, thresholds, stopping and the
+scikit-learn contract in seconds; the real networks are tested end to end in
+test_interleaved_models.py.
+"""
+
+import io
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, clone
+from sklearn.metrics import roc_auc_score
+
+from unsupvad import Video, VideoSet
+from unsupvad._interleaved import FrameAUCMonitor, InterleavedVAD
+
+
+class GaussianWOCC(BaseEstimator):
+    """Weighted diagonal Gaussian over snippet features; objects are snippets."""
+
+    def __init__(self, random_state=None, device="cpu"):
+        self.random_state = random_state
+        self.device = device
+
+    def training_objects(self, X):
+        return X.snippet_objects()
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        assert y is None, "a wOCC never receives labels"
+        feats = X.features().reshape(len(X), -1)
+        w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight)
+        self.received_weights_ = getattr(self, "received_weights_", []) + [w.copy()]
+        self.mean_ = (w[:, None] * feats).sum(0) / w.sum()
+        self.var_ = (w[:, None] * (feats - self.mean_) ** 2).sum(0) / w.sum() + 1e-6
+        return self
+
+    def score_snippets(self, X):
+        feats = X.features().reshape(len(X), -1)
+        return (((feats - self.mean_) ** 2) / self.var_).mean(1)
+
+
+class CentroidWS(BaseEstimator):
+    """Scores snippets by their projection on the difference of the two label centroids."""
+
+    def __init__(self, random_state=None, device="cpu"):
+        self.random_state = random_state
+        self.device = device
+
+    def partial_fit(self, X, y):
+        feats = X.features().reshape(len(X), -1)
+        y = np.asarray(y)
+        self.received_labels_ = getattr(self, "received_labels_", []) + [y.copy()]
+        self.direction_ = feats[y == 1].mean(0) - feats[y == 0].mean(0)
+        self.centre_ = (feats[y == 1].mean(0) + feats[y == 0].mean(0)) / 2
+        return self
+
+    def score_snippets(self, X):
+        feats = X.features().reshape(len(X), -1)
+        z = (feats - self.centre_) @ self.direction_ / (np.linalg.norm(self.direction_) + 1e-9)
+        return 1 / (1 + np.exp(-z))
+
+
+def make_videos(n_videos=12, t=20, d=6, seed=0, with_labels=True):
+    rng = np.random.default_rng(seed)
+    videos = []
+    for i in range(n_videos):
+        feats = rng.normal(size=(t, d)).astype(np.float32)
+        frame_labels = np.zeros(16 * t, np.uint8)
+        if i % 2 == 0:
+            a = rng.integers(0, t - 4)
+            feats[a : a + 4] += 3.0
+            frame_labels[16 * a : 16 * (a + 4)] = 1
+        videos.append(Video(f"vid{i:02d}", 16 * t, features=feats,
+                            labels=frame_labels if with_labels else None))
+    return VideoSet(videos)
+
+
+def make_model(**kw):
+    params = dict(random_state=0, max_modules=4, device="cpu")
+    params.update(kw)
+    return InterleavedVAD(GaussianWOCC(), CentroidWS(), **params)
+
+
+def test_fit_records_the_whole_procedure():
+    X = make_videos()
+    model = make_model().fit(X)
+    assert model.n_modules_ == len(model.thresholds_) >= 1
+    assert model.n_steps_ == len(model.history_) >= model.n_modules_
+    assert model.termination_condition_ in ("converged", "max_modules")
+    assert model.thresholds_[0] == int(np.ceil(0.15 * len(X)))
+    assert all(a >= b for a, b in zip(model.thresholds_, model.thresholds_[1:]))
+    for record in model.history_:
+        assert {"module", "step", "threshold", "n_positive", "weight_change", "wocc_seconds", "ws_seconds"} <= set(record)
+        assert record["n_positive"] == record["threshold"]
+    scores = model.anomaly_score(X)
+    assert roc_auc_score(X.snippet_labels(), scores) > 0.9
+
+
+class ScoreSpy:
+    def __init__(self, X):
+        self.X, self.ws_scores = X, []
+
+    def on_step_end(self, estimator, record, wocc, ws):
+        self.ws_scores.append(ws.score_snippets(self.X))
+
+
+def test_ws_is_trained_on_the_rank_labels_of_the_wocc():
+    X = make_videos()
+    spy = ScoreSpy(X)
+    model = make_model(module_steps=2, max_modules=1, callbacks=[spy]).fit(X)
+    wocc, ws = model.wocc_, model.ws_
+    labels = ws.received_labels_[-1]
+    scores = wocc.score_snippets(X)
+    top = np.argsort(-scores, kind="stable")[: model.thresholds_[0]]
+    np.testing.assert_array_equal(np.flatnonzero(labels), np.sort(top))
+    # the first wOCC of module 1 sees Beta(1, 5) soft labels, the second 1 - WS scores
+    first = wocc.received_weights_[0]
+    assert 0.75 < first.mean() < 0.9
+    np.testing.assert_allclose(wocc.received_weights_[1], 1 - spy.ws_scores[0], rtol=1e-5)
+
+
+def test_same_random_state_same_result():
+    X = make_videos()
+    a, b = make_model().fit(X), make_model().fit(X)
+    assert a.thresholds_ == b.thresholds_
+    np.testing.assert_array_equal(a.anomaly_score(X), b.anomaly_score(X))
+
+
+def test_no_label_reaches_fit(monkeypatch):
+    X = make_videos()
+    X_unlabelled = VideoSet([v.replace(labels=None) for v in X.videos])
+    reference = make_model().fit(X_unlabelled)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("fit read the frame labels")
+
+    monkeypatch.setattr(VideoSet, "frame_labels", refuse)
+    monkeypatch.setattr(VideoSet, "snippet_labels", refuse)
+    model = make_model().fit(X)
+    assert model.thresholds_ == reference.thresholds_
+    np.testing.assert_array_equal(model.anomaly_score(X), reference.anomaly_score(X))
+
+
+def test_fixed_steps_and_fixed_threshold_ablation():
+    X = make_videos()
+    model = make_model(module_steps=3, adaptive_threshold=False).fit(X)
+    assert model.termination_condition_ == "max_modules"
+    assert len(set(model.thresholds_)) == 1 and model.n_modules_ == 4
+    assert [r["step"] for r in model.history_] == [1, 2, 3] * 4
+
+
+def test_unweighted_ablation_trains_on_hard_labels():
+    X = make_videos()
+    model = make_model(weighted=False, module_steps=2, max_modules=1).fit(X)
+    for w in model.wocc_.received_weights_:
+        assert set(np.unique(w)) <= {0.0, 1.0}
+
+
+def test_weakly_supervised_variant_keeps_normal_videos_normal():
+    X = make_videos()
+    y = np.array([1 if int(g[3:]) % 2 == 0 else 0 for g in X.groups])
+    model = make_model(module_steps=2).fit(X, y)
+    for labels in model.ws_.received_labels_:
+        assert not labels[y == 0].any()
+    with pytest.raises(ValueError, match="constant within a video"):
+        make_model().fit(X, np.arange(len(X)) % 2)
+
+
+def test_monitor_logs_but_never_changes_training():
+    X = make_videos()
+    X_val = make_videos(n_videos=4, seed=1)
+    plain = make_model().fit(X)
+    monitored = make_model(callbacks=[FrameAUCMonitor(X_val)]).fit(X)
+    assert plain.thresholds_ == monitored.thresholds_
+    np.testing.assert_array_equal(plain.anomaly_score(X), monitored.anomaly_score(X))
+    assert all("val_ws_auc" in r and "val_wocc_auc" in r for r in monitored.history_)
+
+
+def test_predict_and_offsets():
+    X = make_videos()
+    model = make_model().fit(X)
+    pred = model.predict(X)
+    assert set(np.unique(pred)) <= {-1, 1}
+    np.testing.assert_array_equal(pred == 1, model.decision_function(X) >= 0)
+    np.testing.assert_allclose(model.decision_function(X), model.score_samples(X) - model.offset_)
+    assert np.mean(pred == -1) == pytest.approx(model.thresholds_[-1] / len(X), abs=0.02)
+    model = make_model(contamination=0.2).fit(X)
+    assert np.mean(model.predict(X) == -1) == pytest.approx(0.2, abs=0.02)
+    frames = model.score_frames(X)
+    assert [len(f) for f in frames] == list(X.n_frames)
+
+
+def test_sklearn_contract():
+    X = make_videos()
+    model = make_model()
+    params = model.get_params(deep=True)
+    assert "wocc__random_state" in params and "ws__device" in params
+    assert clone(model).set_params(ws__random_state=3).ws.random_state == 3
+    model.fit(X)
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    buffer.seek(0)
+    loaded = joblib.load(buffer)
+    np.testing.assert_array_equal(loaded.anomaly_score(X), model.anomaly_score(X))
+
+
+def test_bad_parameters_are_refused():
+    X = make_videos()
+    with pytest.raises(ValueError, match="initial_ratio"):
+        make_model(initial_ratio=0.0).fit(X)
+    with pytest.raises(ValueError, match="module_steps"):
+        make_model(module_steps="sometimes").fit(X)
+    with pytest.raises(ValueError, match="wocc"):
+        InterleavedVAD(wocc=object(), ws=CentroidWS()).fit(X)

@@ -1,0 +1,426 @@
+"""InterleavedVAD: the paper's unsupervised method as a scikit-learn meta-estimator.
+
+Two models train each other with no label (Nie et al., ECCV 2024):
+
+- a weighted one-class model (wOCC) trains on objects with weights 1 − w;
+- its snippet scores give the weakly-supervised model (WS) rank labels (Eq. 3);
+- the WS snippet scores become the next objects' w (Eq. 6).
+
+One wOCC epoch plus one WS epoch is a *step*; steps repeat until the
+pseudo-labels settle (a *module*); modules restart both models from scratch
+with a threshold T_ws that shrinks by adaptive thresholding (Eq. 8) until the
+stopping criterion.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, OutlierMixin, _fit_context, clone
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from . import _rules
+from ._videoset import VideoSet
+from .models._base import as_videoset, resolve_device
+
+_WOCC_METHODS = ["partial_fit", "training_objects", "score_snippets"]
+_WS_METHODS = ["partial_fit", "score_snippets"]
+
+
+class InterleavedVAD(MetaEstimatorMixin, OutlierMixin, BaseEstimator):
+    """Unsupervised video anomaly detection by interleaving a wOCC and a WS model.
+
+    Parameters
+    ----------
+    wocc : estimator
+        The weighted one-class model, e.g. :class:`~unsupvad.STGNF` or
+        :class:`~unsupvad.FeatureAE`. It must offer ``training_objects(X)``,
+        ``partial_fit(X, sample_weight=...)`` (one epoch, continuing) and
+        ``score_snippets(X)`` (higher = more abnormal).
+    ws : estimator
+        The weakly-supervised model, e.g. :class:`~unsupvad.RTFM` or
+        :class:`~unsupvad.MIL`, with ``partial_fit(X, y)`` on 0/1 snippet
+        labels and ``score_snippets(X)`` in [0, 1].
+    initial_ratio : float, default=0.15
+        R: the first threshold is ``T_ws = ceil(R N)`` and every wOCC's top
+        set A_j holds its top ``ceil(R N)`` snippets.
+    stop_ratio : float, default=0.1
+        Q: stop when the drop of T_ws between modules is below Q times the
+        first drop.
+    max_modules : int, default=6
+        Upper bound on the number of modules.
+    module_steps : 'auto' or int, default='auto'
+        'auto' (the paper): steps repeat until the soft labels settle, i.e.
+        the mean absolute change of the objects' w between two steps is at
+        most ``convergence_tol``, within ``max_module_steps``. An int fixes
+        the number of steps (the official code: 6).
+    convergence_tol : float, default=0.02
+        Tolerance of ``module_steps='auto'``.
+    max_module_steps : int, default=10
+        Cap on the steps of one module with ``module_steps='auto'``.
+    init : {'beta', 'uniform'}, default='beta'
+        First soft labels: ``w ~ Beta(beta)`` per object (the paper), or
+        ``w = 0`` for all objects (plain OCC on all data).
+    beta : tuple of float, default=(1, 5)
+        Parameters of the Beta start.
+    weight_rule : {'centre', 'max'}, default='centre'
+        Eq. 6: an object's w is the WS score of the snippet containing it
+        (its centre frame), or (the official code) the largest WS score of
+        the snippets it touches.
+    weighted : bool, default=True
+        False is the ablation of Table 4 without soft labels: w is the hard
+        0/1 label of the object's snippet under the current T_ws, so the OCC
+        trains on the normal-labelled objects only.
+    adaptive_threshold : bool, default=True
+        False is the ablation with T_ws fixed at ``ceil(R N)`` in every
+        module (the stopping rule then never fires before ``max_modules``).
+    first_change : {'paper', 'official'}, default='paper'
+        Which threshold drop is the stopping rule's reference, see
+        :func:`unsupvad._rules.should_stop`.
+    scorer : {'ws', 'wocc'}, default='ws'
+        Which fitted model scores new videos (the paper reports both).
+    contamination : 'auto' or float, default='auto'
+        Sets ``offset_`` for :meth:`predict`. 'auto' uses the method's own
+        estimate of the abnormal share: the last threshold T_ws over N, on
+        the training scores. A float in (0, 0.5] is the share of training
+        snippets flagged abnormal.
+    device : str, default='auto'
+        Device of the whole alternation; passed to both models.
+    random_state : int, RandomState or None
+        Seeds the Beta start and every cloned model.
+    verbose : int, default=0
+        Print one line per step when > 0.
+    callbacks : list, optional
+        Objects with ``on_step_end(estimator, record, wocc=..., ws=...)``,
+        called after every step with that step's models: they may add
+        entries to the step's ``record`` (e.g. a labelled validation AUC,
+        see :class:`~unsupvad.FrameAUCMonitor`) but never change training.
+
+    Attributes
+    ----------
+    wocc_, ws_ : estimators
+        The models of the last module.
+    thresholds_ : list of int
+        T_ws used by each module.
+    n_modules_, n_steps_ : int
+        Modules run and total steps.
+    termination_condition_ : {'converged', 'max_modules'}
+        Why the repetition stopped.
+    history_ : list of dict
+        One record per step: module, step, T_ws, positives, losses,
+        durations, weight and label changes, monitor metrics.
+    offset_ : float
+        ``decision_function = score_samples - offset_``.
+    device_ : torch.device
+    """
+
+    _parameter_constraints = {
+        "wocc": [HasMethods(_WOCC_METHODS)],
+        "ws": [HasMethods(_WS_METHODS)],
+        "initial_ratio": [Interval(Real, 0, 1, closed="right")],
+        "stop_ratio": [Interval(Real, 0, None, closed="left")],
+        "max_modules": [Interval(Integral, 1, None, closed="left")],
+        "module_steps": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "convergence_tol": [Interval(Real, 0, None, closed="left")],
+        "max_module_steps": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions({"beta", "uniform"})],
+        "beta": [tuple, list],
+        "weight_rule": [StrOptions({"centre", "max"})],
+        "weighted": ["boolean"],
+        "adaptive_threshold": ["boolean"],
+        "first_change": [StrOptions({"paper", "official"})],
+        "scorer": [StrOptions({"ws", "wocc"})],
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "callbacks": [list, tuple, None],
+    }
+
+    def __init__(self, wocc, ws, *, initial_ratio=0.15, stop_ratio=0.1, max_modules=6, module_steps="auto",
+                 convergence_tol=0.02, max_module_steps=10, init="beta", beta=(1, 5), weight_rule="centre",
+                 weighted=True, adaptive_threshold=True, first_change="paper", scorer="ws",
+                 contamination="auto", device="auto", random_state=None, verbose=0, callbacks=None):
+        self.wocc = wocc
+        self.ws = ws
+        self.initial_ratio = initial_ratio
+        self.stop_ratio = stop_ratio
+        self.max_modules = max_modules
+        self.module_steps = module_steps
+        self.convergence_tol = convergence_tol
+        self.max_module_steps = max_module_steps
+        self.init = init
+        self.beta = beta
+        self.weight_rule = weight_rule
+        self.weighted = weighted
+        self.adaptive_threshold = adaptive_threshold
+        self.first_change = first_change
+        self.scorer = scorer
+        self.contamination = contamination
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Train with no label (``y=None``), or with video labels (the WS variant).
+
+        Parameters
+        ----------
+        X : VideoSet
+            Training videos with what both models read (tracks and/or
+            features). Frame labels, if present, are never read.
+        y : array-like of shape (n_snippets,), optional
+            Video-level labels repeated on every snippet of a video (1 =
+            the video holds an anomaly): snippets of normal videos are then
+            fixed as normal (Table 1, right). ``None`` (default) is the
+            unsupervised method.
+
+        Returns
+        -------
+        self
+        """
+        X = as_videoset(X, what="InterleavedVAD")
+        self.device_ = resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+        candidates = self._candidate_snippets(X, y)
+        objects = clone(self.wocc).training_objects(X)
+        if len(objects) == 0:
+            raise ValueError("the wOCC found no training objects in X (no track long enough?)")
+        object_snippet = self._object_snippet_index(X, objects)
+        n_candidates = int(candidates.sum())
+        threshold = _rules.initial_threshold(n_candidates, self.initial_ratio)
+
+        w = self._initial_weights(len(objects), np.random.default_rng(rng.randint(2**31 - 1)))
+        self.thresholds_, self.history_ = [], []
+        consensus = None
+        self.termination_condition_ = "max_modules"
+        for module in range(1, self.max_modules + 1):
+            self.thresholds_.append(threshold)
+            wocc, ws, w, top_sets = self._run_module(X, objects, object_snippet, candidates, w,
+                                                     threshold, module, rng)
+            for top in top_sets:
+                consensus = top.clone() if consensus is None else consensus & top
+            self.wocc_, self.ws_ = wocc, ws
+            self.n_modules_ = module
+            if self.adaptive_threshold:
+                threshold = max(1, int(consensus.sum().item()))
+            if _rules.should_stop(self.thresholds_ + [threshold], self.stop_ratio, self.first_change):
+                self.termination_condition_ = "converged"
+                break
+        self.n_steps_ = len(self.history_)
+        self.consensus_size_ = int(consensus.sum().item())
+        self._set_offset(X)
+        return self
+
+    def _candidate_snippets(self, X: VideoSet, y) -> torch.Tensor:
+        """Snippets that may be pseudo-labelled abnormal: all, or those of abnormal videos."""
+        if y is None:
+            return torch.ones(len(X), dtype=torch.bool, device=self.device_)
+        y = np.asarray(y)
+        if y.shape != (len(X),):
+            raise ValueError(f"y must hold one video label per snippet, shape ({len(X)},), got {y.shape}")
+        if not np.isin(y, (0, 1)).all():
+            raise ValueError("y must be 0 (normal video) or 1 (abnormal video)")
+        for v, name in enumerate(X.names):
+            labels = y[X.snippet_video == v]
+            if labels.min() != labels.max():
+                raise ValueError(f"video {name!r}: y must be constant within a video (video-level labels)")
+        if not y.any():
+            raise ValueError("y marks no video as abnormal: nothing to pseudo-label")
+        return torch.as_tensor(y == 1, device=self.device_)
+
+    def _object_snippet_index(self, X: VideoSet, objects):
+        """Per object, the snippet(s) whose WS score becomes its w (Eq. 6)."""
+        if self.weight_rule == "centre":
+            return torch.as_tensor(X.object_snippet(objects), device=self.device_)
+        indptr, positions = X.object_snippets(objects)
+        return (torch.as_tensor(indptr, device=self.device_), torch.as_tensor(positions, device=self.device_))
+
+    def _initial_weights(self, n_objects: int, rng: np.random.Generator) -> torch.Tensor:
+        if self.init == "uniform":
+            return torch.zeros(n_objects, device=self.device_)
+        w = _rules.beta_weights(n_objects, tuple(self.beta), rng, self.device_)
+        return w if self.weighted else (w >= 0.5).float()
+
+    def _weights_from_snippets(self, snippet_scores: torch.Tensor, object_snippet) -> torch.Tensor:
+        """Eq. 6: object w from the WS snippet scores (objects of unselected snippets: w = 1)."""
+        if isinstance(object_snippet, tuple):
+            indptr, positions = object_snippet
+            counts = torch.diff(indptr)
+            owner = torch.repeat_interleave(torch.arange(len(counts), device=self.device_), counts)
+            w = torch.full((len(counts),), -1.0, device=self.device_)
+            w = w.scatter_reduce(0, owner, snippet_scores[positions].float(), reduce="amax")
+            return torch.where(counts > 0, w, torch.ones_like(w))
+        valid = object_snippet >= 0
+        return torch.where(valid, snippet_scores[object_snippet.clamp(min=0)].float(), torch.ones(1, device=self.device_))
+
+    def _sub_estimator(self, template, rng):
+        est = clone(template)
+        params = est.get_params(deep=False)
+        if "device" in params:
+            est.set_params(device=str(self.device_))
+        if "random_state" in params:
+            est.set_params(random_state=rng.randint(2**31 - 1))
+        return est
+
+    def _max_steps(self) -> int:
+        return self.max_module_steps if self.module_steps == "auto" else int(self.module_steps)
+
+    def _run_module(self, X, objects, object_snippet, candidates, w, threshold, module, rng):
+        """One module: fresh models, steps until the soft labels settle. Returns the last models."""
+        wocc = self._sub_estimator(self.wocc, rng)
+        ws = self._sub_estimator(self.ws, rng)
+        top_sets, previous_labels = [], None
+        for step in range(1, self._max_steps() + 1):
+            record = {"module": module, "step": step, "threshold": threshold}
+            tic = time.perf_counter()
+            wocc.partial_fit(X, sample_weight=(1.0 - w).cpu().numpy())
+            wocc_scores = torch.as_tensor(np.asarray(wocc.score_snippets(X), dtype=np.float32), device=self.device_)
+            record["wocc_seconds"] = time.perf_counter() - tic
+            top_sets.append(self._top_set(wocc_scores, candidates))
+            labels = self._pseudo_labels(wocc_scores, candidates, threshold)
+            tic = time.perf_counter()
+            ws.partial_fit(X, labels.cpu().numpy())
+            ws_scores = torch.as_tensor(np.asarray(ws.score_snippets(X), dtype=np.float32), device=self.device_)
+            record["ws_seconds"] = time.perf_counter() - tic
+            new_w = self._next_weights(ws_scores, object_snippet, threshold)
+            record.update(self._step_stats(wocc, ws, labels, previous_labels, w, new_w))
+            w, previous_labels = new_w, labels
+            self._notify(record, wocc=wocc, ws=ws)
+            if self.module_steps == "auto" and step > 1 and record["weight_change"] <= self.convergence_tol:
+                break
+        return wocc, ws, w, top_sets
+
+    def _top_set(self, wocc_scores: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+        """A_j: the top R% of the candidate snippets under one wOCC, as a mask over all snippets."""
+        masked = torch.where(candidates, wocc_scores, torch.tensor(-torch.inf, device=self.device_))
+        n_top = _rules.initial_threshold(int(candidates.sum()), self.initial_ratio)
+        return _rules.rank_labels(masked, n_top).bool()
+
+    def _pseudo_labels(self, wocc_scores: torch.Tensor, candidates: torch.Tensor, threshold: int) -> torch.Tensor:
+        """Eq. 3 among the candidate snippets; the others are normal."""
+        masked = torch.where(candidates, wocc_scores, torch.tensor(-torch.inf, device=self.device_))
+        return _rules.rank_labels(masked, threshold) & candidates.long()
+
+    def _next_weights(self, ws_scores, object_snippet, threshold):
+        if self.weighted:
+            return self._weights_from_snippets(ws_scores, object_snippet)
+        hard = _rules.rank_labels(ws_scores, threshold).float()
+        return self._weights_from_snippets(hard, object_snippet)
+
+    @staticmethod
+    def _step_stats(wocc, ws, labels, previous_labels, w, new_w) -> dict:
+        stats = {
+            "n_positive": int(labels.sum().item()),
+            "weight_change": float((new_w - w).abs().mean().item()),
+            "mean_weight": float(new_w.mean().item()),
+            "label_change": float("nan") if previous_labels is None
+            else float((labels != previous_labels).float().mean().item()),
+        }
+        for name, est in (("wocc", wocc), ("ws", ws)):
+            loss = _last_loss(est)
+            if loss is not None:
+                stats[f"{name}_loss"] = loss
+        return stats
+
+    def _notify(self, record: dict, **models) -> None:
+        for callback in self.callbacks or ():
+            callback.on_step_end(self, record, **models)
+        self.history_.append(record)
+        if self.verbose:
+            shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items())
+            print(f"[InterleavedVAD] {shown}", flush=True)
+
+    def _set_offset(self, X: VideoSet) -> None:
+        model = self.ws_ if self.scorer == "ws" else self.wocc_
+        train = -np.asarray(model.score_snippets(X), dtype=np.float64)
+        share = self.thresholds_[-1] / len(X) if self.contamination == "auto" else self.contamination
+        share = min(max(share, 0.0), 1.0)
+        self.offset_ = float(np.percentile(train, 100.0 * share))
+
+    # ------------------------------------------------------------------ scoring
+    def _scoring_model(self):
+        check_is_fitted(self, "offset_")
+        return self.ws_ if self.scorer == "ws" else self.wocc_
+
+    def anomaly_score(self, X) -> np.ndarray:
+        """Anomaly score of every snippet (higher = more abnormal), from ``scorer``."""
+        return np.asarray(self._scoring_model().score_snippets(as_videoset(X, what="InterleavedVAD")), dtype=np.float64)
+
+    def score_samples(self, X) -> np.ndarray:
+        """scikit-learn's sign: higher = more normal (``-anomaly_score``)."""
+        return -self.anomaly_score(X)
+
+    def decision_function(self, X) -> np.ndarray:
+        """``score_samples - offset_``: negative for snippets predicted abnormal."""
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X) -> np.ndarray:
+        """+1 for normal snippets, -1 for abnormal ones (see ``contamination``)."""
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+    def score_frames(self, X) -> list[np.ndarray]:
+        """Frame anomaly scores per video (higher = more abnormal), each model's own protocol.
+
+        ``scorer='wocc'`` follows the wOCC's frame protocol (STG-NF: window
+        centre, most abnormal person, Gaussian smoothing); ``'ws'`` gives each
+        frame the score of its snippet over the video's true frame count.
+        """
+        model = self._scoring_model()
+        X = as_videoset(X, what="InterleavedVAD")
+        if hasattr(model, "score_frames"):
+            return model.score_frames(X)
+        return X.snippets_to_frames(model.score_snippets(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = True
+        return tags
+
+
+def _last_loss(estimator) -> float | None:
+    """The last epoch's training loss of a skorch-backed estimator, if it has one."""
+    net = getattr(estimator, "net_", None)
+    history = getattr(net, "history", None)
+    if history and "train_loss" in history[-1]:
+        return float(history[-1]["train_loss"])
+    return None
+
+
+class FrameAUCMonitor:
+    """Log a labelled validation set's frame AUC after every step, without affecting training.
+
+    Parameters
+    ----------
+    X_val : VideoSet
+        Videos with frame labels (never the test set you report on).
+    models : sequence of {'wocc', 'ws'}, default=('wocc', 'ws')
+        Which of the step's models to evaluate.
+    average : {'micro', 'macro'}, default='micro'
+    """
+
+    def __init__(self, X_val: VideoSet, models: Sequence[str] = ("wocc", "ws"), average: str = "micro"):
+        self.X_val = X_val
+        self.models = tuple(models)
+        self.average = average
+
+    def on_step_end(self, estimator, record: dict, **models) -> None:
+        from .metrics import frame_auc
+
+        labels = self.X_val.frame_labels()
+        for name in self.models:
+            model = models[name]
+            if hasattr(model, "score_frames"):
+                frames = model.score_frames(self.X_val)
+            else:
+                frames = self.X_val.snippets_to_frames(model.score_snippets(self.X_val))
+            record[f"val_{name}_auc"] = float(frame_auc(labels, frames, average=self.average))
