@@ -1,0 +1,204 @@
+"""FeatureAE: a weighted autoencoder over snippet features (the paper's AE wOCC, Table 2)."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import ProgressBar
+from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from .._videoset import VideoSet
+from ._base import as_videoset, draw_seed, resolve_device, torch_seeded
+
+
+class _AutoEncoder(nn.Module):
+    """Fully connected encoder-decoder with ReLU between layers and a linear output."""
+
+    def __init__(self, n_features: int, hidden: tuple[int, ...]):
+        super().__init__()
+        sizes = [n_features, *hidden]
+        layers: list[nn.Module] = []
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            layers += [nn.Linear(a, b), nn.ReLU()]
+        back = sizes[::-1]
+        for i, (a, b) in enumerate(zip(back[:-1], back[1:])):
+            layers.append(nn.Linear(a, b))
+            if i < len(back) - 2:
+                layers.append(nn.ReLU())
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x, sample_weight=None):
+        return self.layers(x)
+
+
+class WeightedReconstructionNet(NeuralNet):
+    """skorch net whose loss is the per-sample squared error times the sample weight.
+
+    The input is a dict ``{"x": features, "sample_weight": weights}``; the
+    loss is ``sum_i w_i * mse_i / n_batch`` (a weight of 0 contributes
+    nothing, all-ones weights give the plain mean squared error).
+    """
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        x = X["x"].to(y_pred.device)
+        per_sample = ((y_pred - x) ** 2).mean(dim=1)
+        weight = X["sample_weight"].to(y_pred.device)
+        return (weight * per_sample).mean()
+
+
+class FeatureAE(OutlierMixin, BaseEstimator):
+    """Weighted autoencoder wOCC over snippet features (GCL's reconstruction model).
+
+    Objects are snippets: ``training_objects(X)`` is ``X.snippet_objects()``
+    and ``sample_weight`` holds one weight ``1 - w`` per snippet. The loss is
+    the weighted mean squared reconstruction error (paper Eq. 2 with the NLL
+    replaced by the reconstruction error). Ten-crop features ``(T, crops, D)``
+    are averaged over crops. Features are standardised with the training
+    set's mean and standard deviation.
+
+    Parameters
+    ----------
+    hidden : tuple of int, default=(512, 256)
+        Widths of the encoder layers; the decoder mirrors them.
+    lr : float, default=1e-3
+    weight_decay : float, default=5e-4
+    batch_size : int, default=256
+    max_epochs : int, default=10
+        Epochs of :meth:`fit`; :meth:`partial_fit` runs one.
+    contamination : 'auto' or float, default='auto'
+        'auto' sets ``offset_`` at the 90th percentile of the training
+        anomaly scores; a float is the share of training snippets flagged.
+    random_state : int, RandomState or None
+    device : str, default='auto'
+    verbose : int, default=0
+        Progress bar over batches when > 0.
+    """
+
+    _parameter_constraints = {
+        "hidden": [tuple, list],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "random_state": ["random_state"],
+        "device": [str],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, hidden=(512, 256), *, lr=1e-3, weight_decay=5e-4, batch_size=256, max_epochs=10,
+                 contamination="auto", random_state=None, device="auto", verbose=0):
+        self.hidden = hidden
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.contamination = contamination
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def training_objects(self, X):
+        """The objects trained on: one per snippet."""
+        return as_videoset(X, need="features", what="FeatureAE").snippet_objects()
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Train ``max_epochs`` epochs from scratch; ``sample_weight`` = 1 − w per snippet."""
+        self._start(X)
+        return self._train(X, sample_weight, self.max_epochs)
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Train one more epoch, continuing (from scratch when not fitted yet)."""
+        if not hasattr(self, "net_"):
+            self._validate_params()
+            self._start(X)
+        return self._train(X, sample_weight, 1)
+
+    def _start(self, X) -> None:
+        X = as_videoset(X, need="features", what="FeatureAE")
+        feats = self._flat(X)
+        self.device_ = resolve_device(self.device)
+        self.n_features_in_ = feats.shape[1]
+        self.mean_ = feats.mean(0)
+        self.scale_ = feats.std(0) + 1e-6
+        self._seed = draw_seed(self.random_state)
+        self.n_epochs_ = 0
+        callbacks = [ProgressBar()] if self.verbose else []
+        self.net_ = WeightedReconstructionNet(
+            _AutoEncoder, module__n_features=feats.shape[1], module__hidden=tuple(self.hidden),
+            criterion=nn.MSELoss, optimizer=torch.optim.Adam, lr=self.lr,
+            optimizer__weight_decay=self.weight_decay, batch_size=self.batch_size, max_epochs=1,
+            train_split=None, iterator_train__shuffle=True, device=str(self.device_),
+            callbacks=callbacks, verbose=0,
+        )
+        with torch_seeded(self._seed, self.device_):
+            self.net_.initialize()
+
+    def _train(self, X, sample_weight, epochs: int):
+        X = as_videoset(X, need="features", what="FeatureAE")
+        feats = self._standardised(X)
+        weight = np.ones(len(X), np.float32) if sample_weight is None else np.asarray(sample_weight, np.float32)
+        if weight.shape != (len(X),):
+            raise ValueError(f"sample_weight must have one weight per snippet ({len(X)}), got {weight.shape}")
+        if not np.isfinite(weight).all() or (weight < 0).any():
+            raise ValueError("sample_weight must be finite and non-negative")
+        inputs = {"x": feats, "sample_weight": weight}
+        for _ in range(epochs):
+            # one seed per epoch, so that fit(max_epochs=n) equals n calls of partial_fit
+            with torch_seeded(self._seed + self.n_epochs_, self.device_):
+                self.net_.partial_fit(inputs, y=None, epochs=1)
+            self.n_epochs_ += 1
+        self._set_offset(feats)
+        return self
+
+    def _flat(self, X: VideoSet) -> np.ndarray:
+        feats = X.features()
+        return feats.mean(axis=1) if feats.ndim == 3 else feats
+
+    def _standardised(self, X: VideoSet) -> np.ndarray:
+        feats = self._flat(X)
+        if feats.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {feats.shape[1]} features, but FeatureAE was fitted with {self.n_features_in_}")
+        return ((feats - self.mean_) / self.scale_).astype(np.float32)
+
+    def _reconstruction_error(self, feats: np.ndarray) -> np.ndarray:
+        recon = self.net_.predict({"x": feats, "sample_weight": np.ones(len(feats), np.float32)})
+        return ((recon - feats) ** 2).mean(axis=1).astype(np.float64)
+
+    def _set_offset(self, feats: np.ndarray) -> None:
+        share = 0.1 if self.contamination == "auto" else self.contamination
+        self.offset_ = float(np.percentile(-self._reconstruction_error(feats), 100 * share))
+
+    def score_snippets(self, X) -> np.ndarray:
+        """Reconstruction error of every snippet (higher = more abnormal)."""
+        check_is_fitted(self, "net_")
+        X = as_videoset(X, need="features", what="FeatureAE")
+        return self._reconstruction_error(self._standardised(X))
+
+    def score_objects(self, X, objects=None) -> np.ndarray:
+        """Objects are snippets: the same as :meth:`score_snippets`."""
+        return self.score_snippets(X)
+
+    def score_frames(self, X) -> list[np.ndarray]:
+        """Frame scores: each frame takes its snippet's reconstruction error."""
+        X = as_videoset(X, need="features", what="FeatureAE")
+        return X.snippets_to_frames(self.score_snippets(X))
+
+    anomaly_score = score_snippets
+
+    def score_samples(self, X) -> np.ndarray:
+        """scikit-learn's sign: higher = more normal."""
+        return -self.score_snippets(X)
+
+    def decision_function(self, X) -> np.ndarray:
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X) -> np.ndarray:
+        return np.where(self.decision_function(X) < 0, -1, 1)
