@@ -162,11 +162,21 @@ def test_unweighted_ablation_trains_on_hard_labels():
 def test_weakly_supervised_variant_keeps_normal_videos_normal():
     X = make_videos()
     y = np.array([1 if int(g[3:]) % 2 == 0 else 0 for g in X.groups])
-    model = make_model(module_steps=2).fit(X, y)
+    model = make_model(module_steps=2, supervision="video").fit(X, y)
     for labels in model.ws_.received_labels_:
         assert not labels[y == 0].any()
     with pytest.raises(ValueError, match="constant within a video"):
-        make_model().fit(X, np.arange(len(X)) % 2)
+        make_model(supervision="video").fit(X, np.arange(len(X)) % 2)
+    with pytest.raises(ValueError, match="needs y"):
+        make_model(supervision="video").fit(X)
+
+
+def test_unsupervised_mode_ignores_y():
+    X = make_videos()
+    y = X.snippet_labels()
+    with_y, without = make_model().fit(X, y), make_model().fit(X)
+    assert with_y.thresholds_ == without.thresholds_
+    np.testing.assert_array_equal(with_y.anomaly_score(X), without.anomaly_score(X))
 
 
 def test_monitor_logs_but_never_changes_training():

@@ -23,7 +23,7 @@ import torch
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, OutlierMixin, _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _rules
 from ._videoset import VideoSet
@@ -83,6 +83,13 @@ class InterleavedVAD(MetaEstimatorMixin, OutlierMixin, BaseEstimator):
     first_change : {'paper', 'official'}, default='paper'
         Which threshold drop is the stopping rule's reference, see
         :func:`unsupvad._rules.should_stop`.
+    supervision : {'none', 'video'}, default='none'
+        'none' is the unsupervised method: ``y`` is ignored, as for every
+        scikit-learn outlier detector (so a ``y`` handed on by
+        ``cross_val_score`` or ``GridSearchCV`` can never leak into
+        training). 'video' is the paper's weakly-supervised variant
+        (Table 1, right): ``y`` holds video labels and snippets of normal
+        videos are fixed as normal.
     scorer : {'ws', 'wocc'}, default='ws'
         Which fitted model scores new videos (the paper reports both).
     contamination : 'auto' or float, default='auto'
@@ -135,6 +142,7 @@ class InterleavedVAD(MetaEstimatorMixin, OutlierMixin, BaseEstimator):
         "weighted": ["boolean"],
         "adaptive_threshold": ["boolean"],
         "first_change": [StrOptions({"paper", "official"})],
+        "supervision": [StrOptions({"none", "video"})],
         "scorer": [StrOptions({"ws", "wocc"})],
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "device": [str],
@@ -145,7 +153,7 @@ class InterleavedVAD(MetaEstimatorMixin, OutlierMixin, BaseEstimator):
 
     def __init__(self, wocc, ws, *, initial_ratio=0.15, stop_ratio=0.1, max_modules=6, module_steps="auto",
                  convergence_tol=0.02, max_module_steps=10, init="beta", beta=(1, 5), weight_rule="centre",
-                 weighted=True, adaptive_threshold=True, first_change="paper", scorer="ws",
+                 weighted=True, adaptive_threshold=True, first_change="paper", supervision="none", scorer="ws",
                  contamination="auto", device="auto", random_state=None, verbose=0, callbacks=None):
         self.wocc = wocc
         self.ws = ws
@@ -161,6 +169,7 @@ class InterleavedVAD(MetaEstimatorMixin, OutlierMixin, BaseEstimator):
         self.weighted = weighted
         self.adaptive_threshold = adaptive_threshold
         self.first_change = first_change
+        self.supervision = supervision
         self.scorer = scorer
         self.contamination = contamination
         self.device = device
@@ -171,24 +180,26 @@ class InterleavedVAD(MetaEstimatorMixin, OutlierMixin, BaseEstimator):
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
-        """Train with no label (``y=None``), or with video labels (the WS variant).
+        """Train with no label, or with video labels when ``supervision='video'``.
 
         Parameters
         ----------
-        X : VideoSet
+        X : VideoSet or array-like of shape (n_snippets, n_features)
             Training videos with what both models read (tracks and/or
-            features). Frame labels, if present, are never read.
+            features); a plain array is one one-snippet video per row.
+            Frame labels, if present, are never read.
         y : array-like of shape (n_snippets,), optional
-            Video-level labels repeated on every snippet of a video (1 =
-            the video holds an anomaly): snippets of normal videos are then
-            fixed as normal (Table 1, right). ``None`` (default) is the
-            unsupervised method.
+            Ignored unless ``supervision='video'``; then the video label
+            (1 = the video holds an anomaly) repeated on each of its
+            snippets.
 
         Returns
         -------
         self
         """
-        X = as_videoset(X, what="InterleavedVAD")
+        X = self._as_videoset(X, reset=True)
+        if len(X) < 2:
+            raise ValueError(f"InterleavedVAD needs at least 2 snippets, got {len(X)} sample")
         self.device_ = resolve_device(self.device)
         rng = check_random_state(self.random_state)
         candidates = self._candidate_snippets(X, y)
@@ -221,10 +232,18 @@ class InterleavedVAD(MetaEstimatorMixin, OutlierMixin, BaseEstimator):
         self._set_offset(X)
         return self
 
+    def _as_videoset(self, X, reset: bool) -> VideoSet:
+        """A VideoSet as is; a plain feature array checked like any scikit-learn input."""
+        if not isinstance(X, VideoSet):
+            X = validate_data(self, X, reset=reset, dtype=np.float32, allow_nd=True)
+        return as_videoset(X, what="InterleavedVAD")
+
     def _candidate_snippets(self, X: VideoSet, y) -> torch.Tensor:
         """Snippets that may be pseudo-labelled abnormal: all, or those of abnormal videos."""
-        if y is None:
+        if self.supervision == "none":
             return torch.ones(len(X), dtype=torch.bool, device=self.device_)
+        if y is None:
+            raise ValueError("supervision='video' needs y, the video label of every snippet")
         y = np.asarray(y)
         if y.shape != (len(X),):
             raise ValueError(f"y must hold one video label per snippet, shape ({len(X)},), got {y.shape}")
@@ -354,7 +373,8 @@ class InterleavedVAD(MetaEstimatorMixin, OutlierMixin, BaseEstimator):
 
     def anomaly_score(self, X) -> np.ndarray:
         """Anomaly score of every snippet (higher = more abnormal), from ``scorer``."""
-        return np.asarray(self._scoring_model().score_snippets(as_videoset(X, what="InterleavedVAD")), dtype=np.float64)
+        model = self._scoring_model()
+        return np.asarray(model.score_snippets(self._as_videoset(X, reset=False)), dtype=np.float64)
 
     def score_samples(self, X) -> np.ndarray:
         """scikit-learn's sign: higher = more normal (``-anomaly_score``)."""
@@ -376,15 +396,10 @@ class InterleavedVAD(MetaEstimatorMixin, OutlierMixin, BaseEstimator):
         frame the score of its snippet over the video's true frame count.
         """
         model = self._scoring_model()
-        X = as_videoset(X, what="InterleavedVAD")
+        X = self._as_videoset(X, reset=False)
         if hasattr(model, "score_frames"):
             return model.score_frames(X)
         return X.snippets_to_frames(model.score_snippets(X))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.non_deterministic = True
-        return tags
 
 
 def _last_loss(estimator) -> float | None:
