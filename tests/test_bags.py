@@ -1,0 +1,171 @@
+"""Bag sampling shared by RTFM and MIL: sizes, label purity, small pools, stratified recipe, determinism."""
+
+import numpy as np
+import pytest
+
+from unsupvad import Video, VideoSet
+from unsupvad.models import _bags
+from unsupvad.models._bags import (
+    BagPairs,
+    BagStream,
+    SegmentBank,
+    SnippetBank,
+    random_bags,
+    stratified_bags,
+    video_segments,
+)
+from unsupvad.models._mil import MIL
+
+
+def _rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+@pytest.mark.parametrize("n", [1, 5, 15, 16, 17, 40, 100])
+def test_random_bags_sizes_purity_and_coverage(n):
+    pool = np.arange(1000, 1000 + 3 * n, 3)
+    bags = random_bags(pool, 16, _rng())
+    assert bags.shape == (int(np.ceil(n / 16)), 16)
+    assert np.isin(bags, pool).all()
+    assert set(bags.ravel()) == set(pool)
+    if n >= 16:
+        assert all(len(set(b)) == 16 for b in bags)
+        assert len(bags.ravel()) - len(pool) == (-n) % 16  # only the last bag's padding repeats items
+
+
+def test_small_pool_bags_hold_the_whole_pool():
+    pool = np.array([7, 3, 9])
+    for bag in BagStream(pool, 16, _rng()).draw(10):
+        assert len(bag) == 16 and set(bag) == {3, 7, 9}
+
+
+def test_weighted_bags_never_draw_zero_weights():
+    pool = np.arange(50)
+    weights = np.where(pool % 2 == 0, 1.0, 0.0)
+    bags = random_bags(pool, 16, _rng(), weights)
+    assert bags.shape == (2, 16)  # ceil(25 non-zero / 16)
+    assert (bags % 2 == 0).all()
+    assert all(len(set(b)) == 16 for b in bags)
+    heavy = random_bags(pool, 4, _rng(), np.r_[100.0, np.ones(49)])
+    assert (heavy == 0).any(axis=1).mean() > 0.9
+
+
+@pytest.mark.parametrize("n", [16, 40, 64, 100, 301])
+def test_stratified_bags_hold_the_tier_tops(n):
+    pool = np.arange(n) + 500
+    scores = _rng(1).normal(size=n)
+    ranked = pool[np.argsort(-scores)]
+    bags = stratified_bags(pool, scores, 16, _rng())
+    b = int(np.ceil(n / 16))
+    assert bags.shape == (b, 16)
+    assert np.isin(bags, pool).all()
+    for j, bag in enumerate(bags):
+        np.testing.assert_array_equal(bag[:3], [ranked[j], ranked[j + b], ranked[j + 2 * b]])
+        assert len(set(bag)) == 16
+    assert set(bags[:, :3].ravel()) == set(ranked[: 3 * b])
+    assert not set(bags[:, 3:].ravel()) & set(ranked[: 3 * b])
+    assert set(bags.ravel()) == set(pool)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 10])
+def test_stratified_bags_on_small_pools(n):
+    pool = np.arange(n)
+    scores = np.arange(n, dtype=float)
+    bags = stratified_bags(pool, scores, 16, _rng())
+    assert bags.shape == (1, 16)
+    np.testing.assert_array_equal(bags[0, : min(n, 3)], np.arange(n)[::-1][:3])
+    assert set(bags[0]) == set(pool)
+
+
+def test_stratified_weighted_fill_respects_weights():
+    pool = np.arange(64)
+    scores = -pool.astype(float)  # ranked[j] = j
+    weights = np.where(pool >= 40, 1.0, 0.0)
+    bags = stratified_bags(pool, scores, 16, _rng(), weights)
+    np.testing.assert_array_equal(bags[:, :3], [[j, j + 4, j + 8] for j in range(4)])
+    assert (bags[:, 3:] >= 40).all()
+
+
+def test_streams_are_deterministic_and_chain_rounds():
+    pool = np.arange(40)
+    a = BagStream(pool, 16, _rng(3)).draw(7)
+    b = BagStream(pool, 16, _rng(3)).draw(7)
+    c = BagStream(pool, 16, _rng(4)).draw(7)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    stream = BagStream(pool, 16, _rng(3))
+    assert stream.bags_per_round == 3
+    first_round = stream.draw(3)
+    assert set(first_round.ravel()) == set(pool)
+    with pytest.raises(ValueError, match="empty pool"):
+        BagStream(np.array([], int), 16, _rng())
+
+
+def test_video_segments_is_rtfm_resampling():
+    feats = np.arange(10, dtype=np.float32).reshape(5, 2)
+    np.testing.assert_allclose(video_segments(feats, 2), [feats[0:2].mean(0), feats[2:5].mean(0)])
+    short = np.array([[1.0], [3.0]], np.float32)  # bounds 0,0,1,1,2: empty ranges copy snippet r_i
+    np.testing.assert_allclose(video_segments(short, 4), [[1.0], [1.0], [3.0], [3.0]])
+
+
+def _videoset(lengths, d=4, crops=None, seed=0):
+    rng = _rng(seed)
+    shape = (lambda t: (t, d)) if crops is None else (lambda t: (t, crops, d))
+    videos = [Video(f"v{i}", 16 * t, features=rng.normal(size=shape(t)).astype(np.float32))
+              for i, t in enumerate(lengths)]
+    return VideoSet(videos)
+
+
+def test_snippet_bank_preloaded_and_lazy_agree(monkeypatch):
+    X = _videoset([5, 3, 7], crops=2)[np.array([12, 0, 4, 9, 3])]
+    positions = np.array([4, 0, 0, 2, 3])
+    eager = SnippetBank(X).take(positions)
+    monkeypatch.setattr(_bags, "PRELOAD_BYTES", 0)
+    lazy = SnippetBank(X)
+    assert lazy._data is None
+    np.testing.assert_array_equal(lazy.take(positions), eager)
+    np.testing.assert_array_equal(eager, X.features()[positions])
+    flat = SnippetBank(_videoset([2, 2])).take(np.array([1]))
+    assert flat.shape == (1, 1, 4)
+
+
+def test_segment_bank_uses_selected_snippets_in_time_order():
+    X = _videoset([6, 4])
+    sub = X[np.array([3, 1, 2, 8])]  # video 0: snippets 3, 1, 2 -> time order 1, 2, 3
+    bank = SegmentBank(sub, 3)
+    assert bank.segments.shape == (2, 3, 1, 4)
+    np.testing.assert_allclose(bank.bag(np.array([0]))[:, 0], X.videos[0].features[[1, 2, 3]])
+    np.testing.assert_allclose(bank.bag(np.array([1]))[:, 0], np.repeat(X.videos[1].features[[2]], 3, 0))
+
+
+def test_bag_pairs_items():
+    X = _videoset([20], crops=3)
+    pairs = BagPairs(SnippetBank(X), np.array([[0, 1, 2, 3]]), np.array([[9, 8, 7, 6]]))
+    (item, target), = [pairs[0]]
+    assert item["pos"].shape == item["neg"].shape == (4, 3, 4)
+    np.testing.assert_array_equal(item["neg"].numpy(), X.videos[0].features[[9, 8, 7, 6]])
+    assert target == 0.0 and len(pairs) == 1
+
+
+def test_iterations_per_epoch_auto_and_fixed():
+    est = MIL(bag_size=16, batch_size=32)
+    assert est.iterations(100, 2000) == 4  # ceil(ceil(2000 / 16) / 32) = ceil(125 / 32)
+    assert est.iterations(1, 1) == 1
+    assert MIL(mode="video", batch_size=32).iterations(10, 70) == 3
+    assert MIL(iterations_per_epoch=500).iterations(1, 1) == 500
+
+
+def test_pools_need_both_classes_and_constant_video_labels():
+    X = _videoset([4, 4])
+    with pytest.raises(ValueError, match="no snippet is labelled 1"):
+        MIL(max_epochs=1).fit(X, np.zeros(8))
+    with pytest.raises(ValueError, match="labelled both 0 and 1"):
+        MIL(mode="video", max_epochs=1).fit(X, np.r_[0, 1, 0, 0, 1, 1, 1, 1])
+    with pytest.raises(ValueError, match="sample_weight is zero"):
+        MIL(max_epochs=1).fit(X, np.r_[np.ones(4), np.zeros(4)], sample_weight=np.r_[np.zeros(4), np.ones(4)])
+    with pytest.raises(ValueError, match="0 \\(normal\\) or 1"):
+        MIL(max_epochs=1).fit(X, np.arange(8))
+    with pytest.raises(ValueError, match="one label per snippet"):
+        MIL(max_epochs=1).fit(X, np.ones(3))
+    with pytest.raises(ValueError, match="stratified"):
+        MIL(mode="video", bag_sampling="stratified", max_epochs=1).fit(X, np.r_[np.ones(4), np.zeros(4)])
