@@ -1,0 +1,917 @@
+"""STG-NF: a normalizing flow over tracked objects, trainable with soft weights (paper Eq. 1-2).
+
+The flow is STG-NF as released (Hirschorn & Avidan, ICCV 2023): K flow steps
+of ActNorm -> channel permutation -> affine coupling whose shift/scale network
+is a spatio-temporal graph convolution, a fixed Gaussian prior N(R 1, I) and
+the negative log-likelihood in bits per dimension. :class:`STGNF` wraps it as
+a scikit-learn outlier detector over a :class:`~unsupvad.VideoSet` with
+person (keypoint) or box tracks.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.ndimage import gaussian_filter1d
+from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from skorch import NeuralNet
+from skorch.callbacks import GradientNormClipping, ProgressBar
+from torch import nn
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
+from tqdm.auto import tqdm
+
+from .._objects import Objects
+from .._videoset import VideoSet
+from ._base import as_videoset, draw_seed, resolve_device, torch_seeded
+from ._graphs import (
+    ADJACENCY_STRATEGIES,
+    adjacency,
+    can_convert,
+    default_layout,
+    get_layout,
+    is_uniform,
+    layout_points,
+    track_layout,
+)
+
+_LOG_2PI = math.log(2 * math.pi)
+_SCALE_EPS = 1e-6
+_ACTNORM_EPS = 1e-6
+_MIN_STD_Y = 1e-6
+_WINDOW_CHUNK = 65536
+_SCORE_BATCH = {"cpu": 1024, "cuda": 8192}
+_AUTO_CONTAMINATION = 0.1
+
+Pair = tuple[torch.Tensor, torch.Tensor]
+
+
+# ---------------------------------------------------------------------- weighted statistics
+def _batch_shares(x: torch.Tensor, weight: torch.Tensor | None) -> Pair:
+    """Per-sample shares ``w_i / sum(w)`` (uniform without weights) and the number of weighted samples."""
+    n = x.shape[0]
+    if weight is None:
+        return x.new_full((n,), 1.0 / n), x.new_tensor(float(n))
+    weight = weight.to(x.dtype)
+    total = weight.sum()
+    return weight / total.clamp_min(torch.finfo(x.dtype).tiny), (weight > 0).sum().to(x.dtype)
+
+
+def _weighted_moments(x: torch.Tensor, shares: torch.Tensor) -> Pair:
+    """Per-channel weighted mean and (biased) variance over samples and the (T, V) positions."""
+    per_sample = x[0, 0].numel()
+    w = shares.view(-1, 1, 1, 1)
+    mean = (x * w).sum((0, 2, 3)) / per_sample
+    var = ((x - mean.view(1, -1, 1, 1)).square() * w).sum((0, 2, 3)) / per_sample
+    return mean, var
+
+
+class WeightedBatchNorm2d(nn.BatchNorm2d):
+    """BatchNorm2d whose training-mode statistics weight every sample.
+
+    With ``weight=None`` (or equal weights) it is ``nn.BatchNorm2d``. A
+    sample of weight 0 changes neither the batch statistics used to
+    normalise the others nor the running statistics, so it has no effect on
+    the rest of the batch. ``repeat`` tells how many identical copies of every
+    position the input stands for (the joint axis collapsed by a uniform
+    graph convolution): statistics are unchanged, only the count in the
+    unbiased running variance ``n / (n - 1)`` uses ``n = samples x T x V``.
+    In eval mode the running statistics are used, as usual.
+    """
+
+    def forward(self, x: torch.Tensor, weight: torch.Tensor | None = None, repeat: int = 1) -> torch.Tensor:
+        if not self.training or not self.track_running_stats:
+            return super().forward(x)
+        if weight is None and repeat == 1:
+            return super().forward(x)
+        shares, n_weighted = _batch_shares(x, weight)
+        mean, var = _weighted_moments(x, shares)
+        self._update_running(mean, var, n_weighted * x[0, 0].numel() * repeat)
+        scale = torch.rsqrt(var + self.eps) * self.weight
+        return (x - mean.view(1, -1, 1, 1)) * scale.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+
+    @torch.no_grad()
+    def _update_running(self, mean: torch.Tensor, var: torch.Tensor, count: torch.Tensor) -> None:
+        momentum = 0.1 if self.momentum is None else self.momentum
+        unbiased = var * count / (count - 1).clamp_min(1)
+        has_data = count > 0
+        self.running_mean.copy_(torch.where(has_data, (1 - momentum) * self.running_mean + momentum * mean,
+                                            self.running_mean))
+        self.running_var.copy_(torch.where(has_data, (1 - momentum) * self.running_var + momentum * unbiased,
+                                           self.running_var))
+        self.num_batches_tracked.add_(1)
+
+
+# ---------------------------------------------------------------------- flow layers
+class ActNorm(nn.Module):
+    """Per-channel affine normalisation ``y = (x + b) exp(logs)`` with data-dependent initialisation.
+
+    The first training-mode forward whose batch carries positive weight sets
+    ``b = -mean`` and ``logs = -log(std + 1e-6)`` from that batch, per
+    channel over (samples, T, V), each sample counted with its weight (all
+    samples equally without weights: Glow's and STG-NF's initialisation).
+    The ``initialized`` buffer is saved with the state dict.
+    """
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(1, channels, 1, 1))
+        self.logs = nn.Parameter(torch.zeros(1, channels, 1, 1))
+        self.register_buffer("initialized", torch.tensor(False))
+        self._ready = False
+
+    @torch.no_grad()
+    def initialize(self, x: torch.Tensor, weight: torch.Tensor | None = None) -> None:
+        """Set bias and log-scale from a batch (skipped when its total weight is 0)."""
+        if weight is not None and not bool((weight > 0).any()):
+            return
+        mean, var = _weighted_moments(x, _batch_shares(x, weight)[0])
+        self.bias.copy_(-mean.view_as(self.bias))
+        self.logs.copy_(torch.log(1.0 / (var.sqrt() + _ACTNORM_EPS)).view_as(self.logs))
+        self.initialized.fill_(True)
+        self._ready = True
+
+    def forward(self, x: torch.Tensor, weight: torch.Tensor | None = None) -> Pair:
+        if self.training and not self._ready:
+            self._ready = bool(self.initialized)
+            if not self._ready:
+                self.initialize(x, weight)
+        logdet = self.logs.sum() * x.shape[2] * x.shape[3]
+        return (x + self.bias) * torch.exp(self.logs), logdet.expand(x.shape[0])
+
+    def inverse(self, y: torch.Tensor) -> torch.Tensor:
+        return y * torch.exp(-self.logs) - self.bias
+
+
+class ChannelReverse(nn.Module):
+    """Fixed reversal of the channel order (for x, y: the swap STG-NF uses); log-det 0."""
+
+    def forward(self, x: torch.Tensor) -> Pair:
+        return x.flip(1), x.new_zeros(x.shape[0])
+
+    def inverse(self, y: torch.Tensor) -> torch.Tensor:
+        return y.flip(1)
+
+
+class InvertibleConv1x1(nn.Module):
+    """Glow's invertible 1x1 convolution, initialised to a random rotation."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        q, _ = torch.linalg.qr(torch.randn(channels, channels))
+        self.weight = nn.Parameter(q)
+
+    def forward(self, x: torch.Tensor) -> Pair:
+        c = self.weight.shape[0]
+        logdet = torch.linalg.slogdet(self.weight)[1] * x.shape[2] * x.shape[3]
+        return F.conv2d(x, self.weight.view(c, c, 1, 1)), logdet.expand(x.shape[0])
+
+    def inverse(self, y: torch.Tensor) -> torch.Tensor:
+        c = self.weight.shape[0]
+        return F.conv2d(y, torch.linalg.inv(self.weight).view(c, c, 1, 1))
+
+
+class STGCNUnit(nn.Module):
+    """One ST-GCN unit: graph conv -> BN -> ReLU -> temporal conv -> BN, plus residual, then ReLU.
+
+    The graph convolution is a 1x1 convolution to ``K x out_channels``
+    channels followed by ``out[n, c, t, w] = sum_k sum_v h[n, k, c, t, v]
+    A[k, v, w]``. When ``A`` is a single matrix of ``1 / V`` everywhere
+    (STG-NF's default) this is the mean over joints, identical at every
+    joint: the unit then averages over joints first and runs the temporal
+    part on one joint column (the same numbers, V times less work), and the
+    output broadcasts over joints. ``residual``: none (``False``), identity
+    (equal widths) or a 1x1 convolution + BN.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, adjacency_matrices: np.ndarray,
+                 temporal_kernel: int, residual: bool):
+        super().__init__()
+        matrices = torch.as_tensor(np.asarray(adjacency_matrices, np.float32))
+        self.register_buffer("adjacency", matrices)
+        self.n_partitions = matrices.shape[0]
+        self.mean_over_joints = is_uniform(matrices.numpy())
+        self.gcn = nn.Conv2d(in_channels, out_channels * self.n_partitions, kernel_size=1)
+        self.bn_in = WeightedBatchNorm2d(out_channels)
+        self.tconv = nn.Conv2d(out_channels, out_channels, (temporal_kernel, 1),
+                               padding=((temporal_kernel - 1) // 2, 0))
+        self.bn_out = WeightedBatchNorm2d(out_channels)
+        self.residual = residual
+        if residual and in_channels != out_channels:
+            self.res_conv = nn.Conv2d(in_channels, out_channels, kernel_size=1)
+            self.res_bn = WeightedBatchNorm2d(out_channels)
+        else:
+            self.res_conv = self.res_bn = None
+
+    def graph_conv(self, x: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """The spatial part and how many joints each output column stands for."""
+        if self.mean_over_joints:
+            return self.gcn(x.mean(dim=3, keepdim=True)), x.shape[3]
+        n, _, t, v = x.shape
+        h = self.gcn(x).view(n, self.n_partitions, -1, t, v)
+        return torch.einsum("nkctv,kvw->nctw", h, self.adjacency), 1
+
+    def forward(self, x: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+        h, repeat = self.graph_conv(x)
+        h = self.bn_out(self.tconv(F.relu(self.bn_in(h, weight, repeat))), weight, repeat)
+        if self.res_conv is not None:
+            h = h + self.res_bn(self.res_conv(x), weight)
+        elif self.residual:
+            h = h + x
+        return F.relu(h)
+
+
+class AffineCoupling(nn.Module):
+    """STG-NF's affine coupling: ``z2 <- (z2 + shift) * (sigmoid(raw + 2) + 1e-6)`` given ``z1``.
+
+    ``z1`` is the first ``C // 2`` channels. The network on ``z1`` is one
+    :class:`STGCNUnit` to ``2 (C - C // 2)`` channels (``hidden_channels=0``)
+    or two units through ``hidden_channels``; its output is split crosswise:
+    even channels shift, odd channels scale. The first flow step's unit has
+    no residual, later ones a 1x1 convolution residual (as released).
+    """
+
+    def __init__(self, channels: int, adjacency_matrices: np.ndarray, temporal_kernel: int,
+                 hidden_channels: int = 0, first: bool = False):
+        super().__init__()
+        self.split = channels // 2
+        out = 2 * (channels - self.split)
+        widths = [self.split, out] if hidden_channels == 0 else [self.split, hidden_channels, out]
+        self.units = nn.ModuleList(
+            STGCNUnit(a, b, adjacency_matrices, temporal_kernel, residual=not (first and i == 0))
+            for i, (a, b) in enumerate(zip(widths[:-1], widths[1:], strict=True))
+        )
+
+    def _shift_scale(self, z1: torch.Tensor, weight: torch.Tensor | None) -> Pair:
+        h = z1
+        for unit in self.units:
+            h = unit(h, weight)
+        return h[:, 0::2], torch.sigmoid(h[:, 1::2] + 2.0) + _SCALE_EPS
+
+    def forward(self, x: torch.Tensor, weight: torch.Tensor | None = None) -> Pair:
+        z1, z2 = x[:, : self.split], x[:, self.split :]
+        shift, scale = self._shift_scale(z1, weight)
+        scale = scale.expand_as(z2)
+        return torch.cat([z1, (z2 + shift) * scale], dim=1), torch.log(scale).sum((1, 2, 3))
+
+    def inverse(self, y: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+        z1, z2 = y[:, : self.split], y[:, self.split :]
+        shift, scale = self._shift_scale(z1, weight)
+        return torch.cat([z1, z2 / scale - shift], dim=1)
+
+
+class FlowStep(nn.Module):
+    """ActNorm -> permutation -> affine coupling."""
+
+    def __init__(self, channels: int, adjacency_matrices: np.ndarray, temporal_kernel: int,
+                 hidden_channels: int, permutation: str, first: bool):
+        super().__init__()
+        self.actnorm = ActNorm(channels)
+        self.permute = ChannelReverse() if permutation == "swap" else InvertibleConv1x1(channels)
+        self.coupling = AffineCoupling(channels, adjacency_matrices, temporal_kernel, hidden_channels, first)
+
+    def forward(self, x: torch.Tensor, weight: torch.Tensor | None = None) -> Pair:
+        x, ld_norm = self.actnorm(x, weight)
+        x, ld_perm = self.permute(x)
+        x, ld_coupling = self.coupling(x, weight)
+        return x, ld_norm + ld_perm + ld_coupling
+
+    def inverse(self, y: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+        return self.actnorm.inverse(self.permute.inverse(self.coupling.inverse(y, weight)))
+
+
+def default_temporal_kernel(seg_len: int) -> int:
+    """STG-NF's temporal kernel ``seg_len // 2 + 1``, raised to the next odd number when even."""
+    kernel = seg_len // 2 + 1
+    return kernel if kernel % 2 else kernel + 1
+
+
+class STGNFModule(nn.Module):
+    """The STG-NF flow: ``x (N, C, T, V) -> z`` and the NLL in bits per dimension.
+
+    Parameters
+    ----------
+    adjacency : ndarray of shape (K, V, V)
+        Graph adjacency (see :func:`unsupvad.models._graphs.adjacency`).
+    seg_len : int
+        T, the window length.
+    n_flows : int, default=8
+        K, the number of flow steps.
+    in_channels : int, default=2
+        C (x and y).
+    hidden_channels : int, default=0
+        0: one ST-GCN unit per coupling (as released); else two units
+        through this width.
+    temporal_kernel : int, optional
+        Odd temporal kernel size; default :func:`default_temporal_kernel`.
+    permutation : {'swap', 'invconv'}, default='swap'
+        Fixed channel reversal (released) or Glow's invertible 1x1 conv.
+    learn_prior : bool, default=False
+        Learn a per-dimension prior mean (initialised at ``prior_mean``) and
+        log-std (initialised at 0) instead of the fixed N(R 1, I).
+    prior_mean : float, default=3.0
+        R.
+
+    Notes
+    -----
+    ``log p(x) = sum_d log N(z_d; mu_d, sigma_d^2) + log|det dz/dx|`` and the
+    forward pass returns ``-log p(x) / (ln 2 * C * T * V)``. No
+    dequantisation term, so the NLL may be negative.
+    """
+
+    def __init__(self, adjacency: np.ndarray, seg_len: int, n_flows: int = 8, in_channels: int = 2,
+                 hidden_channels: int = 0, temporal_kernel: int | None = None, permutation: str = "swap",
+                 learn_prior: bool = False, prior_mean: float = 3.0):
+        super().__init__()
+        adjacency = np.asarray(adjacency, np.float32)
+        kernel = default_temporal_kernel(seg_len) if temporal_kernel is None else int(temporal_kernel)
+        if kernel % 2 == 0 or kernel < 1:
+            raise ValueError(f"temporal_kernel must be a positive odd number, got {kernel}")
+        if permutation not in ("swap", "invconv"):
+            raise ValueError(f"permutation must be 'swap' or 'invconv', got {permutation!r}")
+        self.shape = (in_channels, seg_len, adjacency.shape[-1])
+        self.steps = nn.ModuleList(
+            FlowStep(in_channels, adjacency, kernel, hidden_channels, permutation, first=(k == 0))
+            for k in range(n_flows)
+        )
+        if learn_prior:
+            self.prior_loc = nn.Parameter(torch.full(self.shape, float(prior_mean)))
+            self.prior_log_scale = nn.Parameter(torch.zeros(self.shape))
+        else:
+            self.register_buffer("prior_loc", torch.tensor(float(prior_mean)))
+            self.register_buffer("prior_log_scale", torch.tensor(0.0))
+
+    @property
+    def n_dims(self) -> int:
+        """C x T x V."""
+        return math.prod(self.shape)
+
+    def encode(self, x: torch.Tensor, sample_weight: torch.Tensor | None = None):
+        """``z = f(x)`` and ``log|det df/dx|`` per sample."""
+        logdet = x.new_zeros(x.shape[0])
+        for step in self.steps:
+            x, ld = step(x, sample_weight)
+            logdet = logdet + ld
+        return x, logdet
+
+    def inverse(self, z: torch.Tensor, sample_weight: torch.Tensor | None = None) -> torch.Tensor:
+        """``x = f^-1(z)``."""
+        for step in reversed(self.steps):
+            z = step.inverse(z, sample_weight)
+        return z
+
+    def log_prior(self, z: torch.Tensor) -> torch.Tensor:
+        """``log N(z; mu, sigma^2)`` summed over dimensions, per sample (nats)."""
+        standard = (z - self.prior_loc) * torch.exp(-self.prior_log_scale)
+        per_dim = -0.5 * (_LOG_2PI + standard.square()) - self.prior_log_scale
+        return per_dim.flatten(1).sum(1)
+
+    def forward(self, x: torch.Tensor, sample_weight: torch.Tensor | None = None) -> torch.Tensor:
+        """NLL in bits per dimension, ``(N,)``."""
+        z, logdet = self.encode(x, sample_weight)
+        return -(self.log_prior(z) + logdet) / (math.log(2) * self.n_dims)
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable parameters (buffers excluded)."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+# ---------------------------------------------------------------------- training plumbing
+class WeightedNLL(nn.Module):
+    """Paper Eq. 2 as a batch loss: ``sum_i w_i nll_i / #{i : w_i > 0}``.
+
+    The mean of the weighted NLL over the batch's objects of positive
+    weight: an object of weight 0 changes neither the numerator nor the
+    count, all-ones weights give the plain batch mean (STG-NF), and a batch
+    with no positive weight gives 0. (The official code's ``nll[nll != 0]``
+    filter, without its float artefacts.)
+    """
+
+    def forward(self, nll: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        weight = weight.to(nll.dtype)
+        return (weight * nll).sum() / (weight > 0).sum().clamp_min(1)
+
+
+class WeightedFlowNet(NeuralNet):
+    """skorch net whose module returns per-object NLLs and whose loss is :class:`WeightedNLL`.
+
+    Batches are dicts ``{"x": windows, "sample_weight": weights}``; the
+    module receives both (the weights also enter the batch statistics of
+    ActNorm's initialisation and of BatchNorm).
+    """
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        return self.criterion_(y_pred, X["sample_weight"].to(y_pred.device))
+
+
+class WindowDataset(torch.utils.data.Dataset):
+    """Normalised training windows, optionally followed by their horizontal flips, fetched by batch.
+
+    Index ``i < N`` is window ``i``; ``N <= i < 2N`` is window ``i - N`` with
+    x negated (a horizontal flip, since x is centred). Items are fetched a
+    whole batch at a time (``dataset[list_of_indices]``), on the windows'
+    device, as ``({"x", "sample_weight"}, None)``.
+    """
+
+    def __init__(self, windows: torch.Tensor, weight: torch.Tensor, flip: bool):
+        self.windows = windows
+        self.weight = weight
+        self.flip = flip
+
+    def __len__(self) -> int:
+        return len(self.windows) * (2 if self.flip else 1)
+
+    def __getitem__(self, index):
+        index = torch.as_tensor(index, device=self.windows.device).reshape(-1)
+        n = len(self.windows)
+        base = index % n
+        x = self.windows[base]
+        if self.flip:
+            sign = 1.0 - 2.0 * (index >= n).to(x.dtype)
+            x = torch.cat([x[:, :1] * sign.view(-1, 1, 1, 1), x[:, 1:]], dim=1)
+        return {"x": x, "sample_weight": self.weight[base]}, None
+
+
+def batch_loader(dataset, batch_size: int, shuffle: bool = False) -> DataLoader:
+    """A DataLoader yielding whole batches from :class:`WindowDataset` (no per-item collation).
+
+    Shuffling draws from torch's global generator, which :class:`STGNF`
+    seeds from ``random_state``.
+    """
+    order = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
+    return DataLoader(dataset, sampler=BatchSampler(order, batch_size, drop_last=False), batch_size=None)
+
+
+# ---------------------------------------------------------------------- windows
+def normalise_windows(xy: torch.Tensor, frame_size: torch.Tensor) -> torch.Tensor:
+    """STG-NF's per-window normalisation, ``(N, T, V, 2)`` pixels -> ``(N, 2, T, V)``.
+
+    x and y are divided by the frame width and height, centred on the
+    window's mean (over T and V, separately for x and y) and both divided by
+    the (population) standard deviation of y over (T, V). A window whose y
+    standard deviation is below 1e-6 (in frame heights; e.g. every joint on
+    one row) is centred but not scaled, so it never produces inf or NaN.
+    """
+    xy = xy / frame_size.view(-1, 1, 1, 2)
+    xy = xy - xy.mean(dim=(1, 2), keepdim=True)
+    std_y = xy[..., 1].std(dim=(1, 2), unbiased=False)
+    std_y = torch.where(std_y < _MIN_STD_Y, torch.ones_like(std_y), std_y)
+    return (xy / std_y.view(-1, 1, 1, 1)).permute(0, 3, 1, 2).contiguous()
+
+
+# ---------------------------------------------------------------------- estimator
+class STGNF(OutlierMixin, BaseEstimator):
+    """STG-NF over person or box tracks, trainable with per-object weights (the paper's wOCC).
+
+    Objects are windows of ``seg_len`` detections of one track
+    (:meth:`training_objects`, :meth:`scoring_objects`). Each window's x, y
+    points are normalised per window (see :func:`normalise_windows`) and
+    scored by a normalizing flow: the anomaly score of an object is its
+    negative log-likelihood in bits per dimension (higher = more abnormal).
+
+    The default configuration on OpenPose-18 keypoints with ``seg_len=24`` is
+    the released STG-NF (616 parameters): 8 flow steps of ActNorm, x<->y
+    swap and an affine coupling whose network is one ST-GCN unit with a
+    uniform adjacency (a mean over the 18 joints) and temporal kernel 13;
+    prior N(3 1, I).
+
+    Parameters
+    ----------
+    seg_len : int, default=24
+        Window length T in detections.
+    train_stride, score_stride : int, default=6, 1
+        Window strides for training and for scoring.
+    max_missing : int, default=2
+        Frames a window may lack among the ``seg_len`` frames after its first
+        one (see :func:`unsupvad.track_windows`).
+    layout : str, default='auto'
+        Graph layout (``'openpose18'``, ``'coco17'``, ``'box2'``, ``'box5'``
+        or any registered one). ``'auto'``: the tracks' own keypoint layout
+        (OpenPose-18 or COCO-17), ``'box5'`` for box tracks. COCO-17
+        keypoints can also be read as ``'openpose18'`` (neck added, as
+        STG-NF does).
+    n_flows : int, default=8
+        K, the number of flow steps.
+    hidden_channels : int, default=0
+        0: one ST-GCN unit per coupling (released); else two through this width.
+    temporal_kernel : int, optional
+        Odd temporal kernel; default ``seg_len // 2 + 1`` (raised to the
+        next odd number when even).
+    adjacency : {'uniform', 'distance', 'spatial'}, default='uniform'
+        Adjacency strategy (see :func:`unsupvad.models._graphs.adjacency`).
+    max_hop : int, default=8
+        Neighbourhood radius; 8 on OpenPose-18 makes the uniform adjacency
+        1/18 everywhere (released).
+    permutation : {'swap', 'invconv'}, default='swap'
+        Fixed x<->y swap (released) or Glow's invertible 1x1 convolution.
+    learn_prior : bool, default=False
+        Learn the prior's mean and log-std per dimension.
+    prior_mean : float, default=3.0
+        R, the prior mean.
+    flip_augment : bool, default=True
+        Train on every window and its horizontal flip (x negated after
+        normalisation; left/right joints are not swapped, as released).
+    frame_size : (int, int), optional
+        ``(width, height)`` used to normalise every video. Default: each
+        video's own ``frame_size``. ``(856, 480)`` is the released code's
+        constant (used there for every dataset).
+    optimizer : {'adam', 'adamax'}, default='adam'
+        Adam (the paper) or Adamax (the official code); betas (0.9, 0.999).
+    lr : float, default=5e-4
+    weight_decay : float, default=5e-4
+        L2 weight decay, applied with either optimizer. The paper: Adam with
+        5e-4. The official code: ``optimizer='adamax', weight_decay=0``.
+    batch_size : int, default=256
+    max_epochs : int, default=8
+        Epochs of :meth:`fit` (one epoch = every training window, and its
+        flip, once). :meth:`partial_fit` runs one.
+    grad_clip : float or None, default=100.0
+        Gradient-norm clipping.
+    smoothing_sigmas : sequence of float, default=(1, 2, 3, 4, 5, 6)
+        Gaussian filters applied one after the other to frame scores
+        (:meth:`score_frames`); empty for none.
+    empty_frame : 'min' or float, default='min'
+        Frame score where no window is centred (nobody, or track ends):
+        ``'min'`` = the smallest object score of the scored set (the most
+        normal, as STG-NF does), or a fixed value.
+    contamination : 'auto' or float in (0, 0.5], default='auto'
+        Share of training snippets with ``decision_function < 0``; 'auto'
+        means 0.1 (see ``offset_``).
+    random_state : int, RandomState or None
+        Seeds initialisation and batch shuffling; the same seed gives the
+        same model and scores (on CPU; CUDA convolutions may add
+        non-determinism).
+    device : {'auto', 'cpu', 'cuda'} or str, default='auto'
+    verbose : int, default=0
+        > 0: a progress bar over training batches and one line per epoch,
+        and a progress bar while scoring.
+
+    Attributes
+    ----------
+    net_ : WeightedFlowNet
+        The skorch net; ``net_.module_`` is the :class:`STGNFModule`.
+    device_ : torch.device
+    layout_ : str
+        The graph layout used.
+    adjacency_ : ndarray of shape (K, V, V)
+    n_epochs_ : int
+        Epochs trained so far.
+    offset_ : float
+        ``decision_function = score_samples - offset_``: the ``contamination``
+        quantile of ``score_samples`` over the training snippets, estimated
+        from the training windows (stride ``train_stride``, which are
+        already built) rather than the stride-``score_stride`` ones.
+
+    Notes
+    -----
+    **Weighted training (Eq. 2).** ``sample_weight`` holds ``1 - w`` per
+    training object. The batch loss is :class:`WeightedNLL`:
+    ``sum_i s_i nll_i / #{i : s_i > 0}`` over the batch (each window and its
+    flip carry the object's weight). A weight also scales the object's share
+    in the batch statistics of BatchNorm and of ActNorm's initialisation, so
+    an object of weight 0 has no effect at all on training, and all-ones
+    weights are plain STG-NF.
+
+    **Optimizer state.** The optimizer is created by :meth:`fit` (or the
+    first :meth:`partial_fit`) and kept: each :meth:`partial_fit` continues
+    with the same Adam/Adamax moments, as the official code carries its
+    optimizer across the steps of a module. :meth:`fit` always restarts from
+    a fresh model and optimizer. The learning rate is constant (the
+    released x0.99 per-epoch decay is not applied).
+
+    **Scores.** :meth:`score_objects`: NLL per object. :meth:`score_snippets`
+    (= :meth:`anomaly_score`): per selected snippet, the mean score of the
+    stride-``score_stride`` objects overlapping it (the paper: "averaging
+    all the anomaly scores of objects in the snippet"); snippets without
+    objects get the smallest object score of the set. :meth:`score_frames`:
+    STG-NF's protocol (centre frame, most abnormal person, ``empty_frame``,
+    Gaussian cascade).
+    """
+
+    _parameter_constraints = {
+        "seg_len": [Interval(Integral, 2, None, closed="left")],
+        "train_stride": [Interval(Integral, 1, None, closed="left")],
+        "score_stride": [Interval(Integral, 1, None, closed="left")],
+        "max_missing": [Interval(Integral, 0, None, closed="left")],
+        "layout": [str],
+        "n_flows": [Interval(Integral, 1, None, closed="left")],
+        "hidden_channels": [Interval(Integral, 0, None, closed="left")],
+        "temporal_kernel": [None, Interval(Integral, 1, None, closed="left")],
+        "adjacency": [StrOptions(set(ADJACENCY_STRATEGIES))],
+        "max_hop": [Interval(Integral, 0, None, closed="left")],
+        "permutation": [StrOptions({"swap", "invconv"})],
+        "learn_prior": ["boolean"],
+        "prior_mean": [Real],
+        "flip_augment": ["boolean"],
+        "frame_size": [None, tuple, list],
+        "optimizer": [StrOptions({"adam", "adamax"})],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "grad_clip": [None, Interval(Real, 0, None, closed="neither")],
+        "smoothing_sigmas": [None, tuple, list],
+        "empty_frame": [StrOptions({"min"}), Real],
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "random_state": ["random_state"],
+        "device": [str],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, seg_len=24, train_stride=6, score_stride=1, max_missing=2, *, layout="auto", n_flows=8,
+                 hidden_channels=0, temporal_kernel=None, adjacency="uniform", max_hop=8, permutation="swap",
+                 learn_prior=False, prior_mean=3.0, flip_augment=True, frame_size=None, optimizer="adam",
+                 lr=5e-4, weight_decay=5e-4, batch_size=256, max_epochs=8, grad_clip=100.0,
+                 smoothing_sigmas=(1, 2, 3, 4, 5, 6), empty_frame="min", contamination="auto",
+                 random_state=None, device="auto", verbose=0):
+        self.seg_len = seg_len
+        self.train_stride = train_stride
+        self.score_stride = score_stride
+        self.max_missing = max_missing
+        self.layout = layout
+        self.n_flows = n_flows
+        self.hidden_channels = hidden_channels
+        self.temporal_kernel = temporal_kernel
+        self.adjacency = adjacency
+        self.max_hop = max_hop
+        self.permutation = permutation
+        self.learn_prior = learn_prior
+        self.prior_mean = prior_mean
+        self.flip_augment = flip_augment
+        self.frame_size = frame_size
+        self.optimizer = optimizer
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.grad_clip = grad_clip
+        self.smoothing_sigmas = smoothing_sigmas
+        self.empty_frame = empty_frame
+        self.contamination = contamination
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        return tags
+
+    # ------------------------------------------------------------------ objects
+    def training_objects(self, X) -> Objects:
+        """Training windows: ``X.objects(seg_len, train_stride, max_missing)``."""
+        return self._videoset(X).objects(self.seg_len, self.train_stride, self.max_missing)
+
+    def scoring_objects(self, X) -> Objects:
+        """Scoring windows: ``X.objects(seg_len, score_stride, max_missing)``."""
+        return self._videoset(X).objects(self.seg_len, self.score_stride, self.max_missing)
+
+    @staticmethod
+    def _videoset(X) -> VideoSet:
+        return as_videoset(X, need="tracks", what="STGNF")
+
+    # ------------------------------------------------------------------ fitting
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Train ``max_epochs`` epochs from scratch.
+
+        Parameters
+        ----------
+        X : VideoSet
+            Videos with person or box tracks.
+        y : ignored
+        sample_weight : array-like of shape (n_training_objects,), optional
+            One weight ``1 - w`` per object of :meth:`training_objects`, in
+            that order; non-negative (see the class notes). Default: all 1.
+
+        Returns
+        -------
+        self
+        """
+        X = self._videoset(X)
+        self._start(X)
+        return self._train(X, sample_weight, self.max_epochs)
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Train one more epoch, continuing the model and optimizer (from scratch when unfitted)."""
+        X = self._videoset(X)
+        if not hasattr(self, "net_"):
+            self._validate_params()
+            self._start(X)
+        return self._train(X, sample_weight, 1)
+
+    def _start(self, X: VideoSet) -> None:
+        self._check_config()
+        self.device_ = resolve_device(self.device)
+        self.layout_ = self._resolve_layout(X)
+        self.adjacency_ = adjacency(self.layout_, self.adjacency, self.max_hop)
+        self._seed = draw_seed(self.random_state)
+        self.n_epochs_ = 0
+        self.net_ = self._build_net()
+        with torch_seeded(self._seed, self.device_):
+            self.net_.initialize()
+
+    def _check_config(self) -> None:
+        if self.max_missing >= self.seg_len:
+            raise ValueError(
+                f"max_missing ({self.max_missing}) must be smaller than seg_len ({self.seg_len})"
+            )
+        if self.temporal_kernel is not None and self.temporal_kernel % 2 == 0:
+            raise ValueError(f"temporal_kernel must be odd, got {self.temporal_kernel}")
+        if self.frame_size is not None and (len(self.frame_size) != 2 or min(self.frame_size) <= 0):
+            raise ValueError(f"frame_size must be (width, height) > 0, got {self.frame_size!r}")
+        if self.smoothing_sigmas is not None and any(s <= 0 for s in self.smoothing_sigmas):
+            raise ValueError(f"smoothing_sigmas must be positive, got {self.smoothing_sigmas!r}")
+
+    def _build_net(self) -> WeightedFlowNet:
+        callbacks = [] if self.grad_clip is None else [("grad_clip", GradientNormClipping(self.grad_clip))]
+        if self.verbose:
+            callbacks.append(("progress", ProgressBar()))
+        optimizer = torch.optim.Adam if self.optimizer == "adam" else torch.optim.Adamax
+        return WeightedFlowNet(
+            STGNFModule, module__adjacency=self.adjacency_, module__seg_len=self.seg_len,
+            module__n_flows=self.n_flows, module__hidden_channels=self.hidden_channels,
+            module__temporal_kernel=self.temporal_kernel, module__permutation=self.permutation,
+            module__learn_prior=self.learn_prior, module__prior_mean=float(self.prior_mean),
+            criterion=WeightedNLL, optimizer=optimizer, lr=self.lr,
+            optimizer__weight_decay=self.weight_decay, optimizer__betas=(0.9, 0.999),
+            batch_size=self.batch_size, max_epochs=1, train_split=None,
+            iterator_train=batch_loader, iterator_train__shuffle=True,
+            device=str(self.device_), callbacks=callbacks, verbose=self.verbose,
+        )
+
+    def _train(self, X: VideoSet, sample_weight, epochs: int):
+        objects = self.training_objects(X)
+        if len(objects) == 0:
+            raise ValueError(
+                f"no training windows: no track has {self.seg_len} detections with at most "
+                f"{self.max_missing} missing frames"
+            )
+        weight = self._check_weight(sample_weight, len(objects))
+        windows = self._windows(X, objects)
+        dataset = WindowDataset(windows, weight, self.flip_augment)
+        for _ in range(epochs):
+            with torch_seeded(self._seed + 1 + self.n_epochs_, self.device_):
+                self.net_.partial_fit(dataset, y=None, epochs=1)
+            self.n_epochs_ += 1
+        self._set_offset(X, objects, self._nll(windows))
+        return self
+
+    def _check_weight(self, sample_weight, n_objects: int) -> torch.Tensor:
+        if sample_weight is None:
+            return torch.ones(n_objects, device=self.device_)
+        weight = np.asarray(sample_weight, dtype=np.float64)
+        if weight.shape != (n_objects,):
+            raise ValueError(
+                f"sample_weight must have one weight per training object ({n_objects}, see "
+                f"training_objects), got shape {weight.shape}"
+            )
+        if not np.isfinite(weight).all() or (weight < 0).any():
+            raise ValueError("sample_weight must be finite and non-negative")
+        if not (weight > 0).any():
+            raise ValueError("sample_weight is 0 for every training object: nothing to train on")
+        return torch.as_tensor(weight, dtype=torch.float32, device=self.device_)
+
+    def _set_offset(self, X: VideoSet, objects: Objects, scores: np.ndarray) -> None:
+        share = _AUTO_CONTAMINATION if self.contamination == "auto" else self.contamination
+        normality = -self._to_snippets(X, objects, scores)
+        self.offset_ = float(np.percentile(normality, 100 * share))
+
+    # ------------------------------------------------------------------ windows
+    def _resolve_layout(self, X: VideoSet) -> str:
+        sources = {track_layout(v.tracks) for v in X.videos}
+        if len(sources) != 1:
+            raise ValueError(f"all videos must share one track layout, got {sorted(sources)}")
+        source = sources.pop()
+        target = default_layout(source) if self.layout == "auto" else get_layout(self.layout).name
+        if not can_convert(source, target):
+            raise ValueError(f"graph layout {target!r} cannot be built from tracks of layout {source!r}")
+        return target
+
+    def _frame_sizes(self, X: VideoSet) -> np.ndarray:
+        if self.frame_size is not None:
+            return np.tile(np.asarray(self.frame_size, np.float32), (X.n_videos, 1))
+        missing = [v.name for v in X.videos if v.frame_size is None]
+        if missing:
+            raise ValueError(
+                f"video {missing[0]!r} has no frame_size; set it on the videos or pass "
+                "STGNF(frame_size=(width, height))"
+            )
+        return np.array([v.frame_size for v in X.videos], np.float32)
+
+    def _windows(self, X: VideoSet, objects: Objects) -> torch.Tensor:
+        """Normalised windows ``(n_objects, 2, T, V)`` on ``device_``."""
+        sources = {track_layout(v.tracks) for v in X.videos}
+        if len(sources) != 1 or not can_convert(next(iter(sources)), self.layout_):
+            raise ValueError(f"these tracks ({sorted(sources)}) cannot feed graph layout {self.layout_!r}")
+        source = sources.pop()
+        sizes = torch.as_tensor(self._frame_sizes(X), device=self.device_)
+        parts = []
+        for start in range(0, len(objects), _WINDOW_CHUNK):
+            chunk = objects.subset(slice(start, start + _WINDOW_CHUNK))
+            points = layout_points(X.object_points(chunk)[..., :2], source, self.layout_)
+            xy = torch.as_tensor(np.ascontiguousarray(points), dtype=torch.float32, device=self.device_)
+            parts.append(normalise_windows(xy, sizes[torch.as_tensor(chunk.video, device=self.device_)]))
+        if not parts:
+            v = get_layout(self.layout_).n_nodes
+            return torch.zeros((0, 2, self.seg_len, v), device=self.device_)
+        return torch.cat(parts)
+
+    # ------------------------------------------------------------------ scoring
+    def _nll(self, windows: torch.Tensor) -> np.ndarray:
+        """NLL in bits/dim of windows, in eval mode and large batches."""
+        module = self.net_.module_
+        module.eval()
+        batch = _SCORE_BATCH.get(self.device_.type, 1024)
+        out = np.empty(len(windows), np.float64)
+        with torch.no_grad():
+            for start in range(0, len(windows), batch):
+                out[start : start + batch] = module(windows[start : start + batch]).double().cpu().numpy()
+        return out
+
+    def score_objects(self, X, objects: Objects | None = None) -> np.ndarray:
+        """Anomaly score (NLL in bits per dimension) of every object.
+
+        Parameters
+        ----------
+        X : VideoSet
+        objects : Objects, optional
+            Windows cut from ``X``; default :meth:`scoring_objects`.
+
+        Returns
+        -------
+        ndarray of shape (n_objects,)
+            Higher = more abnormal.
+        """
+        check_is_fitted(self, "net_")
+        X = self._videoset(X)
+        objects = self.scoring_objects(X) if objects is None else objects
+        out = np.empty(len(objects), np.float64)
+        chunks = range(0, len(objects), _WINDOW_CHUNK)
+        for start in tqdm(chunks, desc="STGNF scoring", disable=not self.verbose, unit="chunk"):
+            chunk = objects.subset(slice(start, start + _WINDOW_CHUNK))
+            out[start : start + len(chunk)] = self._nll(self._windows(X, chunk))
+        return out
+
+    @staticmethod
+    def _most_normal(scores: np.ndarray) -> float:
+        return float(scores.min()) if len(scores) else 0.0
+
+    def _to_snippets(self, X: VideoSet, objects: Objects, scores: np.ndarray) -> np.ndarray:
+        snippets = X.objects_to_snippets(objects, scores, reduce="mean", rule="touch", fill_value=np.nan)
+        return np.where(np.isnan(snippets), self._most_normal(scores), snippets)
+
+    def score_snippets(self, X) -> np.ndarray:
+        """Anomaly score of every selected snippet: the mean score of the objects overlapping it.
+
+        Snippets no object overlaps get the smallest object score of ``X``
+        (the most normal); 0 if ``X`` has no object at all.
+        """
+        X = self._videoset(X)
+        objects = self.scoring_objects(X)
+        return self._to_snippets(X, objects, self.score_objects(X, objects))
+
+    def score_frames(self, X) -> list[np.ndarray]:
+        """Frame anomaly scores, one array of ``n_frames`` per video (STG-NF's protocol).
+
+        Each window's score is placed at its centre frame; a frame takes the
+        largest score placed on it (the most abnormal person); frames with
+        none get ``empty_frame`` (by default the smallest object score of
+        ``X``: the most normal); then each video is smoothed by
+        ``gaussian_filter1d`` with every sigma of ``smoothing_sigmas`` in
+        turn (mode 'reflect').
+        """
+        X = self._videoset(X)
+        objects = self.scoring_objects(X)
+        scores = self.score_objects(X, objects)
+        fill = self._most_normal(scores) if self.empty_frame == "min" else float(self.empty_frame)
+        frames = X.objects_to_frames(objects, scores, reduce="max", placement="centre", fill_value=fill)
+        return [self._smooth(f) for f in frames]
+
+    def _smooth(self, values: np.ndarray) -> np.ndarray:
+        for sigma in self.smoothing_sigmas or ():
+            values = gaussian_filter1d(values, float(sigma), mode="reflect")
+        return values
+
+    def anomaly_score(self, X) -> np.ndarray:
+        """Same as :meth:`score_snippets` (higher = more abnormal)."""
+        return self.score_snippets(X)
+
+    def score_samples(self, X) -> np.ndarray:
+        """scikit-learn's sign: ``-anomaly_score`` (higher = more normal)."""
+        return -self.score_snippets(X)
+
+    def decision_function(self, X) -> np.ndarray:
+        """``score_samples - offset_``: negative for outlying snippets."""
+        check_is_fitted(self, "offset_")
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X) -> np.ndarray:
+        """+1 for inlying snippets, -1 for outlying ones."""
+        return np.where(self.decision_function(X) < 0, -1, 1)
