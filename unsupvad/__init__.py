@@ -1,9 +1,24 @@
 """unsupvad: unsupervised video anomaly detection by interleaving one-class and weakly-supervised models."""
 
+from ._interleaved import FrameAUCMonitor, InterleavedVAD
 from ._objects import Objects, track_windows
 from ._video import Tracks, Video
 from ._videoset import VideoSet
+from .models import MIL, RTFM, STGNF, FeatureAE
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["Objects", "Tracks", "Video", "VideoSet", "track_windows", "__version__"]
+__all__ = [
+    "FeatureAE",
+    "FrameAUCMonitor",
+    "InterleavedVAD",
+    "MIL",
+    "Objects",
+    "RTFM",
+    "STGNF",
+    "Tracks",
+    "Video",
+    "VideoSet",
+    "track_windows",
+    "__version__",
+]
