@@ -446,3 +446,17 @@ def test_detects_planted_anomalies_on_held_out_synthetic_videos():
     keep = (labels == 0) | kinematic
     assert roc_auc_score(labels[keep], frames[keep]) >= 0.95
     assert roc_auc_score(labels, frames) >= 0.6
+
+
+def test_snippet_scoring_rules():
+    X = make_synthetic_videos(4, features=False, random_state=1)
+    model = STGNF(n_flows=2, seg_len=8, max_epochs=1, batch_size=64, device="cpu", random_state=0).fit(X)
+    objects = model.scoring_objects(X)
+    scores = model.score_objects(X, objects)
+    mean = model.set_params(snippet_scoring="mean").score_snippets(X)
+    best = model.set_params(snippet_scoring="max").score_snippets(X)
+    frames = model.set_params(snippet_scoring="frames").score_snippets(X)
+    assert (best >= mean - 1e-9).all()
+    np.testing.assert_allclose(best, np.nan_to_num(X.objects_to_snippets(objects, scores, reduce="max"),
+                                                   nan=scores.min()))
+    np.testing.assert_allclose(frames, X.frames_to_snippets(model.score_frames(X)))

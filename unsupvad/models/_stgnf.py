@@ -536,6 +536,12 @@ class STGNF(OutlierMixin, BaseEstimator):
     smoothing_sigmas : sequence of float, default=(1, 2, 3, 4, 5, 6)
         Gaussian filters applied one after the other to frame scores
         (:meth:`score_frames`); empty for none.
+    snippet_scoring : {'mean', 'max', 'frames'}, default='mean'
+        How :meth:`score_snippets` (the scores that become InterleavedVAD's
+        pseudo-labels) combine objects: 'mean' of the objects overlapping
+        the snippet (the paper), 'max' of them (the most abnormal person),
+        or 'frames' (the official code: the smoothed frame scores of
+        :meth:`score_frames` averaged over the snippet's frames).
     empty_frame : 'min' or float, default='min'
         Frame score where no window is centred (nobody, or track ends):
         ``'min'`` = the smallest object score of the scored set (the most
@@ -617,6 +623,7 @@ class STGNF(OutlierMixin, BaseEstimator):
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "grad_clip": [None, Interval(Real, 0, None, closed="neither")],
         "smoothing_sigmas": [None, tuple, list],
+        "snippet_scoring": [StrOptions({"mean", "max", "frames"})],
         "empty_frame": [StrOptions({"min"}), Real],
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "random_state": ["random_state"],
@@ -628,7 +635,8 @@ class STGNF(OutlierMixin, BaseEstimator):
                  hidden_channels=0, temporal_kernel=None, adjacency="uniform", max_hop=8, permutation="swap",
                  learn_prior=False, prior_mean=3.0, flip_augment=True, frame_size=None, optimizer="adam",
                  lr=5e-4, weight_decay=5e-4, batch_size=256, max_epochs=8, grad_clip=100.0,
-                 smoothing_sigmas=(1, 2, 3, 4, 5, 6), empty_frame="min", contamination="auto",
+                 smoothing_sigmas=(1, 2, 3, 4, 5, 6), snippet_scoring="mean", empty_frame="min",
+                 contamination="auto",
                  random_state=None, device="auto", verbose=0):
         self.seg_len = seg_len
         self.train_stride = train_stride
@@ -652,6 +660,7 @@ class STGNF(OutlierMixin, BaseEstimator):
         self.max_epochs = max_epochs
         self.grad_clip = grad_clip
         self.smoothing_sigmas = smoothing_sigmas
+        self.snippet_scoring = snippet_scoring
         self.empty_frame = empty_frame
         self.contamination = contamination
         self.random_state = random_state
@@ -864,14 +873,17 @@ class STGNF(OutlierMixin, BaseEstimator):
         return float(scores.min()) if len(scores) else 0.0
 
     def _to_snippets(self, X: VideoSet, objects: Objects, scores: np.ndarray) -> np.ndarray:
-        snippets = X.objects_to_snippets(objects, scores, reduce="mean", rule="touch", fill_value=np.nan)
+        if self.snippet_scoring == "frames":
+            return X.frames_to_snippets(self._frame_scores(X, objects, scores), reduce="mean")
+        snippets = X.objects_to_snippets(objects, scores, reduce=self.snippet_scoring, rule="touch",
+                                         fill_value=np.nan)
         return np.where(np.isnan(snippets), self._most_normal(scores), snippets)
 
     def score_snippets(self, X) -> np.ndarray:
-        """Anomaly score of every selected snippet: the mean score of the objects overlapping it.
+        """Anomaly score of every selected snippet (see ``snippet_scoring``).
 
-        Snippets no object overlaps get the smallest object score of ``X``
-        (the most normal); 0 if ``X`` has no object at all.
+        With 'mean' or 'max', snippets no object overlaps get the smallest
+        object score of ``X`` (the most normal); 0 if ``X`` has no object.
         """
         X = self._videoset(X)
         objects = self.scoring_objects(X)
@@ -889,7 +901,9 @@ class STGNF(OutlierMixin, BaseEstimator):
         """
         X = self._videoset(X)
         objects = self.scoring_objects(X)
-        scores = self.score_objects(X, objects)
+        return self._frame_scores(X, objects, self.score_objects(X, objects))
+
+    def _frame_scores(self, X: VideoSet, objects: Objects, scores: np.ndarray) -> list[np.ndarray]:
         fill = self._most_normal(scores) if self.empty_frame == "min" else float(self.empty_frame)
         frames = X.objects_to_frames(objects, scores, reduce="max", placement="centre", fill_value=fill)
         return [self._smooth(f) for f in frames]
