@@ -291,3 +291,20 @@ def test_snippet_objects_map_to_themselves(X_idx):
     s = np.arange(len(Y), dtype=float)
     np.testing.assert_array_equal(Y.objects_to_snippets(objects, s), s)
     np.testing.assert_array_equal(Y.snippets_to_objects(objects, s, rule="max"), s)
+
+
+def test_non_integral_frames_or_ids_are_refused_not_truncated():
+    with pytest.raises(ValueError, match="frame values must be integers"):
+        Tracks.from_boxes(np.array([0.0, 1.5]), np.array([1, 1]), np.ones((2, 4)))
+    with pytest.raises(ValueError, match="track_id values must be integers"):
+        Tracks.from_boxes(np.array([0, 1]), np.array([1.9, 1.0]), np.ones((2, 4)))
+    tracks = Tracks.from_boxes(np.array([2.0, 0.0]), np.array([1.0, 1.0]), np.ones((2, 4)))
+    np.testing.assert_array_equal(tracks.frame, [0, 2])
+
+
+def test_video_arrays_are_read_only():
+    video = Video("a", 4, labels=np.array([0, 1, 0, 0]), tracks=Tracks.from_boxes([0], [1], [[0, 0, 1, 1]]))
+    with pytest.raises(ValueError):
+        video.labels[0] = 1
+    with pytest.raises(ValueError):
+        video.tracks.frame[0] = 3

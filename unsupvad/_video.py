@@ -23,6 +23,18 @@ def video_error(name: str, problem: str) -> ValueError:
     return ValueError(f"video {name!r}: {problem}")
 
 
+def _as_index_array(values, what: str) -> np.ndarray:
+    """Integer array of frame indices or track ids; non-integral values are refused, not truncated."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all() or (arr != np.round(arr)).any():
+            raise ValueError(f"track {what} values must be integers, got non-integral values such as "
+                             f"{arr[~np.isfinite(arr) | (arr != np.round(arr))][0]!r}")
+    elif arr.dtype.kind not in "iub":
+        raise ValueError(f"track {what} values must be integers, got dtype {arr.dtype}")
+    return arr.astype(np.int64)
+
+
 @dataclass(frozen=True, eq=False)
 class Tracks:
     """Person tracks of one video, one row per (frame, track).
@@ -57,13 +69,15 @@ class Tracks:
     _track_starts: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
-        frame = np.asarray(self.frame)
-        track_id = np.asarray(self.track_id)
+        frame = _as_index_array(self.frame, "frame")
+        track_id = _as_index_array(self.track_id, "track_id")
         points = np.asarray(self.points, dtype=np.float32)
         order = np.lexsort((frame, track_id))
         object.__setattr__(self, "frame", frame[order].astype(np.int64))
         object.__setattr__(self, "track_id", track_id[order].astype(np.int64))
         object.__setattr__(self, "points", np.ascontiguousarray(points[order]) if points.ndim == 3 else points)
+        for arr in (self.frame, self.track_id, self.points):
+            arr.setflags(write=False)
         if self.kind == "boxes" and self.layout is None:
             object.__setattr__(self, "layout", "box")
         tid = self.track_id
@@ -279,7 +293,9 @@ class Video:
             raise video_error(self.name, "frame labels contain NaN or infinite values")
         if not np.isin(labels, (0, 1)).all():
             raise video_error(self.name, "frame labels must be 0 (normal) or 1 (abnormal)")
-        object.__setattr__(self, "labels", labels.astype(np.uint8))
+        labels = labels.astype(np.uint8)
+        labels.setflags(write=False)
+        object.__setattr__(self, "labels", labels)
 
     @property
     def n_snippets(self) -> int:
