@@ -86,7 +86,7 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="non-negative"):
         FeatureAE(max_epochs=1).fit(feats, sample_weight=-np.ones(50))
     model = FeatureAE(hidden=(4,), max_epochs=1).fit(feats)
-    with pytest.raises(ValueError, match="fitted with 12"):
+    with pytest.raises(ValueError, match="expecting 12 features"):
         model.score_snippets(feats[:, :5])
     with pytest.raises(ValueError, match="lr"):
         FeatureAE(lr=-1).fit(feats)

@@ -6,7 +6,7 @@ import contextlib
 
 import numpy as np
 import torch
-from sklearn.utils import check_random_state
+from sklearn.utils import check_array, check_random_state
 
 from .._videoset import VideoSet
 
@@ -62,10 +62,7 @@ def as_videoset(X, *, need: str | None = None, what: str = "this estimator") -> 
     if not isinstance(X, VideoSet):
         if need == "tracks":
             raise TypeError(f"{what} needs a VideoSet with person tracks, got {type(X).__name__}")
-        arr = np.asarray(X)
-        if arr.dtype.kind not in "fiub":
-            raise ValueError(f"{what} needs numeric snippet features, got dtype {arr.dtype}")
-        X = VideoSet.from_arrays(arr)
+        X = VideoSet.from_arrays(check_array(X, dtype=np.float32, allow_nd=True, input_name="X"))
     if need == "features" and not X.has_features:
         raise ValueError(f"{what} needs snippet features, but the VideoSet has none")
     if need == "tracks" and not X.has_tracks:

@@ -149,6 +149,8 @@ class FeatureAE(OutlierMixin, BaseEstimator):
             raise ValueError(f"sample_weight must have one weight per snippet ({len(X)}), got {weight.shape}")
         if not np.isfinite(weight).all() or (weight < 0).any():
             raise ValueError("sample_weight must be finite and non-negative")
+        if not weight.any():
+            raise ValueError("sample_weight is zero for every snippet: nothing to train on")
         inputs = {"x": feats, "sample_weight": weight}
         for _ in range(epochs):
             # one seed per epoch, so that fit(max_epochs=n) equals n calls of partial_fit
@@ -165,7 +167,8 @@ class FeatureAE(OutlierMixin, BaseEstimator):
     def _standardised(self, X: VideoSet) -> np.ndarray:
         feats = self._flat(X)
         if feats.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {feats.shape[1]} features, but FeatureAE was fitted with {self.n_features_in_}")
+            raise ValueError(f"X has {feats.shape[1]} features, but FeatureAE is expecting "
+                             f"{self.n_features_in_} features as input")
         return ((feats - self.mean_) / self.scale_).astype(np.float32)
 
     def _reconstruction_error(self, feats: np.ndarray) -> np.ndarray:
