@@ -308,7 +308,7 @@ class InterleavedVAD(MetaEstimatorMixin, OutlierMixin, BaseEstimator):
             top_sets.append(self._top_set(wocc_scores, candidates))
             labels = self._pseudo_labels(wocc_scores, candidates, threshold)
             tic = time.perf_counter()
-            ws.partial_fit(X, labels.cpu().numpy())
+            ws.partial_fit(X, labels.cpu().numpy(), **self._ws_extras(ws, wocc_scores))
             ws_scores = torch.as_tensor(np.asarray(ws.score_snippets(X), dtype=np.float32), device=self.device_)
             record["ws_seconds"] = time.perf_counter() - tic
             new_w = self._next_weights(ws_scores, object_snippet, threshold)
@@ -318,6 +318,13 @@ class InterleavedVAD(MetaEstimatorMixin, OutlierMixin, BaseEstimator):
             if self.module_steps == "auto" and step > 1 and record["weight_change"] <= self.convergence_tol:
                 break
         return wocc, ws, w, top_sets
+
+    @staticmethod
+    def _ws_extras(ws, wocc_scores: torch.Tensor) -> dict:
+        """The official recipe's stratified bags rank snippets by the wOCC scores that labelled them."""
+        if ws.get_params(deep=False).get("bag_sampling") == "stratified":
+            return {"snippet_scores": wocc_scores.cpu().numpy()}
+        return {}
 
     def _top_set(self, wocc_scores: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
         """A_j: the top R% of the candidate snippets under one wOCC, as a mask over all snippets."""

@@ -40,8 +40,8 @@ def run_demo(n_videos: int = 24, seed: int = 0, out: Path | None = None) -> dict
 
 def _print_report(report: dict) -> None:
     data = report["data"]
-    print(f"generated data: {data['train_videos']} training videos (no labels used), "
-          f"{data['test_videos']} test videos, {data['test_frames']} test frames "
+    print(f"generated data: {data['train_videos']} training videos (not needed by the training-free "
+          f"baseline), {data['test_videos']} test videos, {data['test_frames']} test frames "
           f"({data['abnormal_frames']} abnormal)")
     for name, metrics in report.items():
         if isinstance(metrics, dict) and "micro_auc" in metrics:
