@@ -225,3 +225,32 @@ def test_bad_parameters_are_refused():
         make_model(module_steps="sometimes").fit(X)
     with pytest.raises(ValueError, match="wocc"):
         InterleavedVAD(wocc=object(), ws=CentroidWS()).fit(X)
+
+
+def test_grid_search_over_videos_with_the_frame_auc_scorer():
+    from sklearn.model_selection import GridSearchCV, GroupKFold
+
+    from unsupvad.metrics import frame_auc_scorer
+
+    X = make_videos()
+    search = GridSearchCV(make_model(max_modules=2), {"initial_ratio": [0.1, 0.2], "wocc__device": ["cpu"]},
+                          cv=GroupKFold(n_splits=3), scoring=frame_auc_scorer)
+    search.fit(X, groups=X.groups)
+    assert search.best_params_["initial_ratio"] in (0.1, 0.2)
+    assert 0.5 < search.best_score_ <= 1.0
+    assert len(search.cv_results_["mean_test_score"]) == 2
+
+
+def test_pipeline_with_a_transformer_on_the_feature_path():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from unsupvad import MIL, FeatureAE
+
+    feats = make_videos().features()
+    pipe = make_pipeline(StandardScaler(), InterleavedVAD(
+        FeatureAE(hidden=(4,), max_epochs=1, device="cpu"), MIL(hidden_dims=(8, 4), bag_size=4, iterations_per_epoch=2),
+        max_modules=2, module_steps=1, device="cpu", random_state=0))
+    pipe.fit(feats)
+    assert pipe.decision_function(feats).shape == (len(feats),)
+    assert set(np.unique(pipe.predict(feats))) <= {-1, 1}
