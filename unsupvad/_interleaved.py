@@ -27,13 +27,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _rules
 from ._videoset import VideoSet
-from .models._base import as_videoset, resolve_device
+from .models._base import SnippetScoresMixin, as_videoset, resolve_device
 
 _WOCC_METHODS = ["partial_fit", "training_objects", "score_snippets"]
 _WS_METHODS = ["partial_fit", "score_snippets"]
 
 
-class InterleavedVAD(MetaEstimatorMixin, OutlierMixin, BaseEstimator):
+class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseEstimator):
     """Unsupervised video anomaly detection by interleaving a wOCC and a WS model.
 
     Parameters
@@ -378,22 +378,14 @@ class InterleavedVAD(MetaEstimatorMixin, OutlierMixin, BaseEstimator):
         check_is_fitted(self, "offset_")
         return self.ws_ if self.scorer == "ws" else self.wocc_
 
-    def anomaly_score(self, X) -> np.ndarray:
-        """Anomaly score of every snippet (higher = more abnormal), from ``scorer``."""
+    def score_snippets(self, X) -> np.ndarray:
+        """Anomaly score of every snippet (higher = more abnormal), from ``scorer``.
+
+        ``anomaly_score`` is the same; ``score_samples``, ``decision_function``
+        and ``predict`` follow scikit-learn's sign (higher = more normal).
+        """
         model = self._scoring_model()
         return np.asarray(model.score_snippets(self._as_videoset(X, reset=False)), dtype=np.float64)
-
-    def score_samples(self, X) -> np.ndarray:
-        """scikit-learn's sign: higher = more normal (``-anomaly_score``)."""
-        return -self.anomaly_score(X)
-
-    def decision_function(self, X) -> np.ndarray:
-        """``score_samples - offset_``: negative for snippets predicted abnormal."""
-        return self.score_samples(X) - self.offset_
-
-    def predict(self, X) -> np.ndarray:
-        """+1 for normal snippets, -1 for abnormal ones (see ``contamination``)."""
-        return np.where(self.decision_function(X) < 0, -1, 1)
 
     def score_frames(self, X) -> list[np.ndarray]:
         """Frame anomaly scores per video (higher = more abnormal), each model's own protocol.

@@ -25,7 +25,7 @@ from skorch import NeuralNet
 from skorch.callbacks import ProgressBar
 
 from .._videoset import VideoSet
-from ._base import as_videoset, draw_seed, resolve_device, torch_seeded
+from ._base import SnippetScoresMixin, as_videoset, draw_seed, resolve_device, torch_seeded
 
 N_TOP = 3
 PRELOAD_BYTES = 2**30
@@ -341,7 +341,7 @@ def per_video_mean(X: VideoSet, values: np.ndarray) -> np.ndarray:
         np.bincount(X.snippet_video, minlength=X.n_videos)
 
 
-class BagTrainingMixin:
+class BagTrainingMixin(SnippetScoresMixin):
     """``fit`` / ``partial_fit`` / scoring shared by the bag-trained models (RTFM, MIL).
 
     Subclasses define ``_module_spec(n_features)`` and ``_criterion_spec()``,
@@ -514,22 +514,6 @@ class BagTrainingMixin:
         """Frame scores, one array per video: each frame takes its snippet's score (NaN if unselected)."""
         X = self._check_scoring_input(X)
         return X.snippets_to_frames(self.score_snippets(X))
-
-    def anomaly_score(self, X) -> np.ndarray:
-        """Same as :meth:`score_snippets` (higher = more abnormal)."""
-        return self.score_snippets(X)
-
-    def score_samples(self, X) -> np.ndarray:
-        """scikit-learn's sign: ``-score_snippets`` (higher = more normal)."""
-        return -self.score_snippets(X)
-
-    def decision_function(self, X) -> np.ndarray:
-        """``score_samples - offset_``: negative for outliers."""
-        return self.score_samples(X) - self.offset_
-
-    def predict(self, X) -> np.ndarray:
-        """+1 for inliers, -1 for outliers."""
-        return np.where(self.decision_function(X) < 0, -1, 1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

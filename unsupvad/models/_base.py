@@ -7,6 +7,7 @@ import contextlib
 import numpy as np
 import torch
 from sklearn.utils import check_array, check_random_state
+from sklearn.utils.validation import check_is_fitted
 
 from .._videoset import VideoSet
 
@@ -70,3 +71,31 @@ def as_videoset(X, *, need: str | None = None, what: str = "this estimator") -> 
     if len(X) == 0:
         raise ValueError(f"{what} got an empty VideoSet (0 snippets)")
     return X
+
+
+class SnippetScoresMixin:
+    """scikit-learn's outlier methods from ``score_snippets`` and ``offset_``.
+
+    ``score_snippets`` (higher = more abnormal) is the one scoring method a
+    model writes; this mixin derives ``anomaly_score`` (the same),
+    ``score_samples`` (higher = more normal), ``decision_function``
+    (``score_samples - offset_``, negative for abnormal snippets) and
+    ``predict`` (+1 normal, -1 abnormal).
+    """
+
+    def anomaly_score(self, X) -> np.ndarray:
+        """Anomaly score of every snippet (higher = more abnormal)."""
+        return self.score_snippets(X)
+
+    def score_samples(self, X) -> np.ndarray:
+        """scikit-learn's sign: ``-anomaly_score`` (higher = more normal)."""
+        return -np.asarray(self.score_snippets(X), dtype=np.float64)
+
+    def decision_function(self, X) -> np.ndarray:
+        """``score_samples - offset_``: negative for snippets predicted abnormal."""
+        check_is_fitted(self, "offset_")
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X) -> np.ndarray:
+        """+1 for normal snippets, -1 for abnormal ones."""
+        return np.where(self.decision_function(X) < 0, -1, 1)

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from .._videoset import VideoSet
-from ._base import as_videoset, draw_seed, resolve_device, torch_seeded
+from ._base import SnippetScoresMixin, as_videoset, draw_seed, resolve_device, torch_seeded
 
 
 class _AutoEncoder(nn.Module):
@@ -52,7 +52,7 @@ class WeightedReconstructionNet(NeuralNet):
         return (weight * per_sample).mean()
 
 
-class FeatureAE(OutlierMixin, BaseEstimator):
+class FeatureAE(SnippetScoresMixin, OutlierMixin, BaseEstimator):
     """Weighted autoencoder wOCC over snippet features (GCL's reconstruction model).
 
     Objects are snippets: ``training_objects(X)`` is ``X.snippet_objects()``
@@ -194,14 +194,3 @@ class FeatureAE(OutlierMixin, BaseEstimator):
         X = as_videoset(X, need="features", what="FeatureAE")
         return X.snippets_to_frames(self.score_snippets(X))
 
-    anomaly_score = score_snippets
-
-    def score_samples(self, X) -> np.ndarray:
-        """scikit-learn's sign: higher = more normal."""
-        return -self.score_snippets(X)
-
-    def decision_function(self, X) -> np.ndarray:
-        return self.score_samples(X) - self.offset_
-
-    def predict(self, X) -> np.ndarray:
-        return np.where(self.decision_function(X) < 0, -1, 1)

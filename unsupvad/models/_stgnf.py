@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from .._objects import Objects
 from .._videoset import VideoSet
-from ._base import as_videoset, draw_seed, resolve_device, torch_seeded
+from ._base import SnippetScoresMixin, as_videoset, draw_seed, resolve_device, torch_seeded
 from ._graphs import (
     ADJACENCY_STRATEGIES,
     adjacency,
@@ -466,7 +466,7 @@ def normalise_windows(xy: torch.Tensor, frame_size: torch.Tensor) -> torch.Tenso
 
 
 # ---------------------------------------------------------------------- estimator
-class STGNF(OutlierMixin, BaseEstimator):
+class STGNF(SnippetScoresMixin, OutlierMixin, BaseEstimator):
     """STG-NF over person or box tracks, trainable with per-object weights (the paper's wOCC).
 
     Objects are windows of ``seg_len`` detections of one track
@@ -912,20 +912,3 @@ class STGNF(OutlierMixin, BaseEstimator):
         for sigma in self.smoothing_sigmas or ():
             values = gaussian_filter1d(values, float(sigma), mode="reflect")
         return values
-
-    def anomaly_score(self, X) -> np.ndarray:
-        """Same as :meth:`score_snippets` (higher = more abnormal)."""
-        return self.score_snippets(X)
-
-    def score_samples(self, X) -> np.ndarray:
-        """scikit-learn's sign: ``-anomaly_score`` (higher = more normal)."""
-        return -self.score_snippets(X)
-
-    def decision_function(self, X) -> np.ndarray:
-        """``score_samples - offset_``: negative for outlying snippets."""
-        check_is_fitted(self, "offset_")
-        return self.score_samples(X) - self.offset_
-
-    def predict(self, X) -> np.ndarray:
-        """+1 for inlying snippets, -1 for outlying ones."""
-        return np.where(self.decision_function(X) < 0, -1, 1)
