@@ -93,7 +93,8 @@ def test_fit_records_the_whole_procedure():
     assert model.thresholds_[0] == int(np.ceil(0.15 * len(X)))
     assert all(a >= b for a, b in zip(model.thresholds_, model.thresholds_[1:]))
     for record in model.history_:
-        assert {"module", "step", "threshold", "n_positive", "weight_change", "wocc_seconds", "ws_seconds"} <= set(record)
+        expected = {"module", "step", "threshold", "n_positive", "weight_change", "wocc_seconds", "ws_seconds"}
+        assert expected <= set(record)
         assert record["n_positive"] == record["threshold"]
     scores = model.anomaly_score(X)
     assert roc_auc_score(X.snippet_labels(), scores) > 0.9

@@ -280,7 +280,8 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
             w = w.scatter_reduce(0, owner, snippet_scores[positions].float(), reduce="amax")
             return torch.where(counts > 0, w, torch.ones_like(w))
         valid = object_snippet >= 0
-        return torch.where(valid, snippet_scores[object_snippet.clamp(min=0)].float(), torch.ones(1, device=self.device_))
+        scores = snippet_scores[object_snippet.clamp(min=0)].float()
+        return torch.where(valid, scores, torch.ones(1, device=self.device_))
 
     def _sub_estimator(self, template, rng):
         est = clone(template)

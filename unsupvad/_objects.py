@@ -101,7 +101,8 @@ def cut_windows(videos, seg_len: int, stride: int, max_missing: int) -> Objects:
                 parts.append((v, int(tracks.track_id[sl.start]), starts[:, None] + offsets))
     if not parts:
         empty = np.zeros(0, np.int64)
-        return Objects(empty, empty, np.zeros((0, seg_len), np.int64), empty, empty, empty, seg_len, stride, max_missing)
+        no_rows = np.zeros((0, seg_len), np.int64)
+        return Objects(empty, empty, no_rows, empty, empty, empty, seg_len, stride, max_missing)
     video = np.concatenate([np.full(len(r), v, np.int64) for v, _, r in parts])
     track_id = np.concatenate([np.full(len(r), t, np.int64) for _, t, r in parts])
     rows = np.concatenate([r for _, _, r in parts])

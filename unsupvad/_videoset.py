@@ -307,7 +307,8 @@ class VideoSet:
         for v, (video, values) in enumerate(zip(self._videos, frame_values)):
             values = np.asarray(values, dtype=np.float64)
             if values.shape != (video.n_frames,):
-                raise video_error(video.name, f"{values.shape[0] if values.ndim else 0} frame values for {video.n_frames} frames")
+                got = values.shape[0] if values.ndim else 0
+                raise video_error(video.name, f"{got} frame values for {video.n_frames} frames")
             starts, _ = video.snippet_bounds()
             ufunc = np.add if reduce == "mean" else np.maximum
             per = ufunc.reduceat(values, starts)
@@ -476,7 +477,8 @@ class VideoSet:
         elif placement == "span":
             lengths = objects.stop_frame - objects.start_frame
             video = np.repeat(objects.video, lengths)
-            frame = np.repeat(objects.start_frame - np.r_[0, np.cumsum(lengths)[:-1]], lengths) + np.arange(lengths.sum())
+            run_starts = np.r_[0, np.cumsum(lengths)[:-1]]
+            frame = np.repeat(objects.start_frame - run_starts, lengths) + np.arange(lengths.sum())
             vals = np.repeat(scores, lengths)
         else:
             raise ValueError(f"placement must be 'centre' or 'span', got {placement!r}")
