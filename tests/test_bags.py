@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
+from _helpers import random_feature_videos
 
-from unsupvad import Video, VideoSet
 from unsupvad.models import _bags
 from unsupvad.models._bags import (
     BagPairs,
@@ -108,16 +108,8 @@ def test_video_segments_is_rtfm_resampling():
     np.testing.assert_allclose(video_segments(short, 4), [[1.0], [1.0], [3.0], [3.0]])
 
 
-def _videoset(lengths, d=4, crops=None, seed=0):
-    rng = _rng(seed)
-    shape = (lambda t: (t, d)) if crops is None else (lambda t: (t, crops, d))
-    videos = [Video(f"v{i}", 16 * t, features=rng.normal(size=shape(t)).astype(np.float32))
-              for i, t in enumerate(lengths)]
-    return VideoSet(videos)
-
-
 def test_snippet_bank_preloaded_and_lazy_agree(monkeypatch):
-    X = _videoset([5, 3, 7], crops=2)[np.array([12, 0, 4, 9, 3])]
+    X = random_feature_videos([5, 3, 7], d=4, crops=2)[np.array([12, 0, 4, 9, 3])]
     positions = np.array([4, 0, 0, 2, 3])
     eager = SnippetBank(X).take(positions)
     monkeypatch.setattr(_bags, "PRELOAD_BYTES", 0)
@@ -125,12 +117,12 @@ def test_snippet_bank_preloaded_and_lazy_agree(monkeypatch):
     assert lazy._data is None
     np.testing.assert_array_equal(lazy.take(positions), eager)
     np.testing.assert_array_equal(eager, X.features()[positions])
-    flat = SnippetBank(_videoset([2, 2])).take(np.array([1]))
+    flat = SnippetBank(random_feature_videos([2, 2], d=4)).take(np.array([1]))
     assert flat.shape == (1, 1, 4)
 
 
 def test_segment_bank_uses_selected_snippets_in_time_order():
-    X = _videoset([6, 4])
+    X = random_feature_videos([6, 4], d=4)
     sub = X[np.array([3, 1, 2, 8])]  # video 0: snippets 3, 1, 2 -> time order 1, 2, 3
     bank = SegmentBank(sub, 3)
     assert bank.segments.shape == (2, 3, 1, 4)
@@ -139,7 +131,7 @@ def test_segment_bank_uses_selected_snippets_in_time_order():
 
 
 def test_bag_pairs_items():
-    X = _videoset([20], crops=3)
+    X = random_feature_videos([20], d=4, crops=3)
     pairs = BagPairs(SnippetBank(X), np.array([[0, 1, 2, 3]]), np.array([[9, 8, 7, 6]]))
     (item, target), = [pairs[0]]
     assert item["pos"].shape == item["neg"].shape == (4, 3, 4)
@@ -156,7 +148,7 @@ def test_iterations_per_epoch_auto_and_fixed():
 
 
 def test_pools_need_both_classes_and_constant_video_labels():
-    X = _videoset([4, 4])
+    X = random_feature_videos([4, 4], d=4)
     with pytest.raises(ValueError, match="no snippet is labelled 1"):
         MIL(max_epochs=1).fit(X, np.zeros(8))
     with pytest.raises(ValueError, match="labelled both 0 and 1"):

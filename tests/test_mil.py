@@ -3,29 +3,15 @@
 import numpy as np
 import pytest
 import torch
+from _helpers import random_feature_videos, random_snippet_labels
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
-from unsupvad import Video, VideoSet
+from unsupvad import VideoSet
 from unsupvad.datasets import make_synthetic_videos
 from unsupvad.models._mil import MIL, MILLoss, MILNet, ranking_hinge, smoothness, sparsity
 
 SMALL = {"hidden_dims": (8, 4), "bag_size": 4, "batch_size": 4}
-
-
-def _videoset(lengths, d=6, crops=None, seed=0):
-    rng = np.random.default_rng(seed)
-    videos = []
-    for i, t in enumerate(lengths):
-        shape = (t, d) if crops is None else (t, crops, d)
-        videos.append(Video(f"v{i}", 16 * t, features=rng.normal(size=shape).astype(np.float32)))
-    return VideoSet(videos)
-
-
-def _labels(X, seed=0):
-    y = (np.random.default_rng(seed).random(len(X)) < 0.3).astype(int)
-    y[:2] = [0, 1]
-    return y
 
 
 def _fit(X, y, fit_params=None, **params):
@@ -73,8 +59,8 @@ def test_smoothness_sparsity_and_total_by_hand():
 
 
 def test_scores_one_snippet_videos_and_subsets():
-    X = _videoset([12, 7, 1, 9])
-    est = _fit(X, _labels(X))
+    X = random_feature_videos([12, 7, 1, 9])
+    est = _fit(X, random_snippet_labels(X))
     full = est.score_snippets(X)
     assert full.shape == (29,) and ((full >= 0) & (full <= 1)).all()
     idx = np.array([28, 3, 19, 0])
@@ -87,13 +73,13 @@ def test_scores_one_snippet_videos_and_subsets():
 
 
 def test_ten_crop_input():
-    X = _videoset([10, 8], crops=10)
-    assert _fit(X, _labels(X)).score_snippets(X).shape == (18,)
+    X = random_feature_videos([10, 8], crops=10)
+    assert _fit(X, random_snippet_labels(X)).score_snippets(X).shape == (18,)
 
 
 def test_determinism_and_partial_fit():
-    X = _videoset([12, 9])
-    y = _labels(X)
+    X = random_feature_videos([12, 9])
+    y = random_snippet_labels(X)
     a = _fit(X, y, random_state=5, max_epochs=2).score_snippets(X)
     b = _fit(X, y, random_state=5, max_epochs=2).score_snippets(X)
     c = _fit(X, y, random_state=6, max_epochs=2).score_snippets(X)
@@ -105,8 +91,8 @@ def test_determinism_and_partial_fit():
 
 
 def test_video_mode_stratified_weights_and_contamination():
-    X = _videoset([12, 9, 7])
-    y = _labels(X)
+    X = random_feature_videos([12, 9, 7])
+    y = random_snippet_labels(X)
     est = _fit(X, np.repeat([1, 0, 0], [12, 9, 7]), mode="video", batch_size=2, max_epochs=2)
     assert est.n_iter_ == 4
     est = _fit(X, y, {"snippet_scores": np.arange(len(X)), "sample_weight": np.ones(len(X))},
@@ -119,9 +105,9 @@ def test_sklearn_api_rules():
     est = MIL(hidden_dims=[4])
     assert clone(est).get_params() == est.get_params()
     assert not [k for k in vars(est) if k.endswith("_")]
-    X = _videoset([6, 6])
+    X = random_feature_videos([6, 6])
     with pytest.raises(ValueError, match="features per snippet"):
-        _fit(X, _labels(X)).score_snippets(_videoset([4], d=5))
+        _fit(X, random_snippet_labels(X)).score_snippets(random_feature_videos([4], d=5))
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from _helpers import random_feature_videos, random_snippet_labels
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
@@ -31,21 +32,6 @@ SMALL = {"branch_dim": 8, "head_dims": (8, 4), "bag_size": 4, "batch_size": 4}
 
 def _count(module):
     return sum(p.numel() for p in module.parameters())
-
-
-def _videoset(lengths, d=6, crops=None, seed=0):
-    rng = np.random.default_rng(seed)
-    videos = []
-    for i, t in enumerate(lengths):
-        shape = (t, d) if crops is None else (t, crops, d)
-        videos.append(Video(f"v{i}", 16 * t, features=rng.normal(size=shape).astype(np.float32)))
-    return VideoSet(videos)
-
-
-def _labels(X, seed=0):
-    y = (np.random.default_rng(seed).random(len(X)) < 0.3).astype(int)
-    y[:2] = [0, 1]
-    return y
 
 
 def _randomise(net: RTFMNet, seed=0):
@@ -241,8 +227,8 @@ def _fit(X, y, fit_params=None, **params):
 
 
 def test_scores_use_whole_videos_in_temporal_order():
-    X = _videoset([12, 7, 9])
-    y = _labels(X)
+    X = random_feature_videos([12, 7, 9])
+    y = random_snippet_labels(X)
     est = _fit(X, y, iterations_per_epoch=3)
     full = est.score_snippets(X)
     assert full.shape == (28,) and ((full >= 0) & (full <= 1)).all()
@@ -270,15 +256,15 @@ def test_one_snippet_videos_and_plain_arrays():
 
 
 def test_ten_crop_input():
-    X = _videoset([10, 8], crops=10)
-    est = _fit(X, _labels(X))
+    X = random_feature_videos([10, 8], crops=10)
+    est = _fit(X, random_snippet_labels(X))
     assert est.score_snippets(X).shape == (18,)
     assert est.net_.history[-1, "train_loss"] > 0
 
 
 def test_determinism_under_random_state():
-    X = _videoset([12, 9])
-    y = _labels(X)
+    X = random_feature_videos([12, 9])
+    y = random_snippet_labels(X)
     a = _fit(X, y, random_state=5, dropout=0.3).score_snippets(X)
     b = _fit(X, y, random_state=5, dropout=0.3).score_snippets(X)
     c = _fit(X, y, random_state=6, dropout=0.3).score_snippets(X)
@@ -287,8 +273,8 @@ def test_determinism_under_random_state():
 
 
 def test_fit_equals_repeated_partial_fit():
-    X = _videoset([12, 9])
-    y = _labels(X)
+    X = random_feature_videos([12, 9])
+    y = random_snippet_labels(X)
     fitted = _fit(X, y, max_epochs=2)
     partial = RTFM(**SMALL, iterations_per_epoch=2, random_state=0)
     partial.partial_fit(X, y).partial_fit(X, y)
@@ -297,8 +283,8 @@ def test_fit_equals_repeated_partial_fit():
 
 
 def test_official_loss_stratified_bags_and_video_mode_train():
-    X = _videoset([12, 9, 7])
-    y = _labels(X)
+    X = random_feature_videos([12, 9, 7])
+    y = random_snippet_labels(X)
     for params in ({"loss": "official", "normal_magnitude_term": True}, {"bag_sampling": "stratified"},
                    {"weight_decay": 5e-3, "selection_dropout": 0.0}):
         est = _fit(X, y, **params)
@@ -310,8 +296,8 @@ def test_official_loss_stratified_bags_and_video_mode_train():
 
 
 def test_sample_weight_and_contamination():
-    X = _videoset([20, 20])
-    y = _labels(X)
+    X = random_feature_videos([20, 20])
+    y = random_snippet_labels(X)
     est = _fit(X, y, {"sample_weight": np.r_[np.zeros(20), np.ones(20)] + y}, contamination=0.2)
     pred = est.predict(X)
     assert set(np.unique(pred)) <= {-1, 1}
@@ -327,18 +313,18 @@ def test_sklearn_api_rules():
     est = RTFM(k=2, head_dims=[4])
     assert clone(est).get_params() == est.get_params()
     assert not [k for k in vars(est) if k.endswith("_")]
-    X = _videoset([6, 6])
+    X = random_feature_videos([6, 6])
     with pytest.raises(ValueError, match="features per snippet"):
-        _fit(X, _labels(X)).score_snippets(_videoset([4], d=5))
+        _fit(X, random_snippet_labels(X)).score_snippets(random_feature_videos([4], d=5))
     with pytest.raises(ValueError, match="loss"):
-        RTFM(loss="hinge").fit(X, _labels(X))
+        RTFM(loss="hinge").fit(X, random_snippet_labels(X))
     with pytest.raises(ValueError, match="CUDA is not available"):
-        _fit(X, _labels(X), device="cuda") if not torch.cuda.is_available() else pytest.skip("has CUDA")
+        _fit(X, random_snippet_labels(X), device="cuda") if not torch.cuda.is_available() else pytest.skip("has CUDA")
 
 
 def test_progress_bar(capsys):
-    X = _videoset([12, 9])
-    _fit(X, _labels(X), verbose=1)
+    X = random_feature_videos([12, 9])
+    _fit(X, random_snippet_labels(X), verbose=1)
     assert "/2 [" in capsys.readouterr().err  # a bar over the epoch's 2 iterations
 
 

@@ -1,0 +1,22 @@
+"""Small builders shared by the test modules."""
+
+import numpy as np
+
+from unsupvad import Video, VideoSet
+
+
+def random_feature_videos(lengths, d=6, crops=None, seed=0):
+    """Videos of ``lengths`` snippets with random features ``(T, d)`` or ``(T, crops, d)``, 16 T frames each."""
+    rng = np.random.default_rng(seed)
+    videos = []
+    for i, t in enumerate(lengths):
+        shape = (t, d) if crops is None else (t, crops, d)
+        videos.append(Video(f"v{i}", 16 * t, features=rng.normal(size=shape).astype(np.float32)))
+    return VideoSet(videos)
+
+
+def random_snippet_labels(X, seed=0):
+    """About 30 % of snippets labelled 1, with both classes guaranteed by the first two."""
+    y = (np.random.default_rng(seed).random(len(X)) < 0.3).astype(int)
+    y[:2] = [0, 1]
+    return y
