@@ -329,14 +329,12 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
 
     def _top_set(self, wocc_scores: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
         """A_j: the top R% of the candidate snippets under one wOCC, as a mask over all snippets."""
-        masked = torch.where(candidates, wocc_scores, torch.tensor(-torch.inf, device=self.device_))
         n_top = _rules.initial_threshold(int(candidates.sum()), self.initial_ratio)
-        return _rules.rank_labels(masked, n_top).bool()
+        return _rules.rank_labels(_only_candidates(wocc_scores, candidates), n_top).bool()
 
     def _pseudo_labels(self, wocc_scores: torch.Tensor, candidates: torch.Tensor, threshold: int) -> torch.Tensor:
         """Eq. 3 among the candidate snippets; the others are normal."""
-        masked = torch.where(candidates, wocc_scores, torch.tensor(-torch.inf, device=self.device_))
-        return _rules.rank_labels(masked, threshold) & candidates.long()
+        return _rules.rank_labels(_only_candidates(wocc_scores, candidates), threshold) & candidates.long()
 
     def _next_weights(self, ws_scores, object_snippet, threshold):
         if self.weighted:
@@ -400,6 +398,11 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         if hasattr(model, "score_frames"):
             return model.score_frames(X)
         return X.snippets_to_frames(model.score_snippets(X))
+
+
+def _only_candidates(scores: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+    """Scores with non-candidate snippets pushed below every candidate, so they rank last."""
+    return torch.where(candidates, scores, torch.full_like(scores, -torch.inf))
 
 
 def _last_loss(estimator) -> float | None:

@@ -292,8 +292,7 @@ class VideoSet:
             pos = np.flatnonzero(self._sel_video == v)
             per_snippet = np.full(video.n_snippets, fill_value, dtype=np.float64)
             per_snippet[local[pos]] = scores[pos]
-            frame_snip = np.minimum(np.arange(video.n_frames) // video.snippet_len, video.n_snippets - 1)
-            out.append(per_snippet[frame_snip])
+            out.append(per_snippet[video.frame_to_snippet(np.arange(video.n_frames))])
         return out
 
     def frames_to_snippets(self, frame_values: Sequence[np.ndarray], reduce: str = "mean") -> np.ndarray:
