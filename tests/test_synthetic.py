@@ -262,6 +262,17 @@ def test_events_are_the_labels(dataset):
         assert ((spans[:, 1] - spans[:, 0]) >= 16).all()
 
 
+def test_anomaly_kinds_choose_what_is_planted():
+    X, events = make_synthetic_videos(8, anomaly_kinds=("running", "falling"), return_events=True, random_state=0)
+    assert set(events.kind) == {"running", "falling"}
+    np.testing.assert_array_equal(_event_mask(X, events), np.concatenate(X.frame_labels()).astype(bool))
+    _, only = make_synthetic_videos(6, anomaly_kinds="falling", return_events=True, random_state=1)
+    assert set(only.kind) == {"falling"}
+    for bad in ((), ("running", "dancing")):
+        with pytest.raises(ValueError, match="anomaly_kinds"):
+            make_synthetic_videos(2, anomaly_kinds=bad)
+
+
 def test_abnormal_person_visible_during_anomaly(dataset):
     X, events = dataset
     for _, ev in events.iterrows():

@@ -479,17 +479,18 @@ def _plan_actor(kind: str, length: int, scene: _Scene, rng) -> _Track | None:
 class _KindDeck:
     """Anomaly kinds dealt from shuffled decks, so that every kind is about equally frequent."""
 
-    def __init__(self, rng):
+    def __init__(self, rng, kinds: tuple[str, ...] = ANOMALY_KINDS):
         self.rng = rng
+        self.kinds = kinds
         self.cards: list[str] = []
 
     def deal(self, remaining: int) -> str | None:
         """The next kind whose shortest event fits in ``remaining`` frames."""
-        if not any(_EVENT_MIN[k] <= remaining for k in ANOMALY_KINDS):
+        if not any(_EVENT_MIN[k] <= remaining for k in self.kinds):
             return None
         while True:
             if not self.cards:
-                self.cards = [ANOMALY_KINDS[i] for i in self.rng.permutation(len(ANOMALY_KINDS))]
+                self.cards = [self.kinds[i] for i in self.rng.permutation(len(self.kinds))]
             for i, kind in enumerate(self.cards):
                 if _EVENT_MIN[kind] <= remaining:
                     return self.cards.pop(i)
@@ -730,6 +731,16 @@ def _check_args(n_videos, anomaly_ratio, abnormal_video_fraction, tracks, featur
         raise ValueError(f"fps must be positive, got {fps!r}")
 
 
+def _check_kinds(kinds) -> tuple[str, ...]:
+    if isinstance(kinds, str):
+        kinds = (kinds,)
+    kinds = tuple(dict.fromkeys(kinds))
+    unknown = [k for k in kinds if k not in ANOMALY_KINDS]
+    if not kinds or unknown:
+        raise ValueError(f"anomaly_kinds must be a non-empty subset of {ANOMALY_KINDS}, got {kinds!r}")
+    return kinds
+
+
 def _abnormal_videos(n_videos: int, anomaly_ratio: float, fraction: float, rng) -> np.ndarray:
     if anomaly_ratio == 0:
         return np.zeros(0, np.int64)
@@ -769,6 +780,7 @@ def make_synthetic_videos(
     n_frames: int | tuple[int, int] = (240, 480),
     anomaly_ratio: float = 0.1,
     abnormal_video_fraction: float = 0.5,
+    anomaly_kinds=ANOMALY_KINDS,
     tracks: str | None = "keypoints",
     features: bool = True,
     n_people: int | tuple[int, int] = (2, 5),
@@ -853,6 +865,12 @@ def make_synthetic_videos(
         Share of all frames that are abnormal, in [0, 0.5).
     abnormal_video_fraction : float, default=0.5
         Share of videos that contain anomalies.
+    anomaly_kinds : sequence of str, default=ANOMALY_KINDS
+        Which kinds of anomaly to plant, dealt about equally often: a
+        non-empty subset of ``('running', 'falling', 'loitering',
+        'wrong_way')``. ``('running', 'falling')`` plants only anomalies of
+        body motion and shape, the ones a pose model that normalises away
+        position and direction (STG-NF) can see.
     tracks : {'keypoints', 'boxes'} or None, default='keypoints'
         Person tracks to attach: OpenPose-18 skeletons, their bounding boxes,
         or none.
@@ -895,6 +913,7 @@ def make_synthetic_videos(
     """
     _check_args(n_videos, anomaly_ratio, abnormal_video_fraction, tracks, features, n_features, n_crops,
                 snippet_len, frame_size, fps)
+    kinds = _check_kinds(anomaly_kinds)
     frames_range = _int_range(n_frames, "n_frames", 2 * snippet_len)
     people_range = _int_range(n_people, "n_people", 0)
     if isinstance(random_state, np.random.RandomState):
@@ -907,7 +926,7 @@ def make_synthetic_videos(
     model = _make_feature_model(feature_rng, n_features, n_crops)
     scenes = [_make_scene(rng, frame_size, fps, model.latent) for _ in range(max(1, min(n_scenes, n_videos)))]
     scene_of = rng.permutation(n_videos) % len(scenes)
-    videos, events, carry, deck = [], [], 0.0, _KindDeck(rng)
+    videos, events, carry, deck = [], [], 0.0, _KindDeck(rng, kinds)
     for v in range(n_videos):
         scene, n = scenes[scene_of[v]], int(lengths[v])
         people = _walkers(scene, n, int(rng.integers(people_range[0], people_range[1] + 1)), rng)
