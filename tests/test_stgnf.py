@@ -453,3 +453,33 @@ def test_snippet_scoring_rules():
     np.testing.assert_allclose(best, np.nan_to_num(X.objects_to_snippets(objects, scores, reduce="max"),
                                                    nan=scores.min()))
     np.testing.assert_allclose(frames, X.frames_to_snippets(model.score_frames(X)))
+
+
+# ---------------------------------------------------------------------- window cache
+def test_windows_are_cut_once_per_videoset_and_reused_across_steps(poses, monkeypatch):
+    model = STGNF(**TINY, random_state=0)
+    calls = []
+    cut = STGNF._windows
+    monkeypatch.setattr(STGNF, "_windows", lambda self, X, objects: calls.append(len(objects)) or cut(self, X, objects))
+    model.partial_fit(poses)
+    first = model.score_snippets(poses)
+    model.partial_fit(poses)
+    model.score_snippets(poses)
+    model.score_frames(poses)
+    assert len(calls) == 2  # training windows once, scoring windows once
+    subset = poses[np.arange(10)]
+    model.score_snippets(subset)
+    assert len(calls) == 3  # another VideoSet is cut anew
+    model.set_params(score_stride=2)
+    model.score_snippets(poses)
+    assert len(calls) == 4  # a changed stride is not served stale windows
+    fresh = STGNF(**TINY, random_state=0).partial_fit(poses)
+    np.testing.assert_array_equal(fresh.score_snippets(poses), first)
+
+
+def test_window_cache_is_not_pickled(fitted, poses):
+    fitted.score_snippets(poses)
+    assert fitted._window_cache
+    restored = pickle.loads(pickle.dumps(fitted))
+    assert "_window_cache" not in restored.__dict__
+    np.testing.assert_array_equal(restored.score_snippets(poses), fitted.score_snippets(poses))

@@ -11,6 +11,7 @@ person (keypoint) or box tracks.
 from __future__ import annotations
 
 import math
+import weakref
 from numbers import Integral, Real
 
 import numpy as np
@@ -47,6 +48,7 @@ _MIN_STD_Y = 1e-6
 _WINDOW_CHUNK = 65536
 _SCORE_BATCH = {"cpu": 1024, "cuda": 8192}
 _AUTO_CONTAMINATION = 0.1
+_CACHE_BYTES = 2**30  # scoring windows larger than this are cut chunk by chunk instead of kept
 
 Pair = tuple[torch.Tensor, torch.Tensor]
 
@@ -722,6 +724,7 @@ class STGNF(SnippetScoresMixin, OutlierMixin, BaseEstimator):
         self.adjacency_ = adjacency(self.layout_, self.adjacency, self.max_hop)
         self._seed = draw_seed(self.random_state)
         self.n_epochs_ = 0
+        self._window_cache = {}
         self.net_ = self._build_net()
         with torch_seeded(self._seed, self.device_):
             self.net_.initialize()
@@ -756,14 +759,13 @@ class STGNF(SnippetScoresMixin, OutlierMixin, BaseEstimator):
         )
 
     def _train(self, X: VideoSet, sample_weight, epochs: int):
-        objects = self.training_objects(X)
+        objects, windows = self._prepared(X, "train")
         if len(objects) == 0:
             raise ValueError(
                 f"no training windows: no track has {self.seg_len} detections with at most "
                 f"{self.max_missing} missing frames"
             )
         weight = self._check_weight(sample_weight, len(objects))
-        windows = self._windows(X, objects)
         dataset = WindowDataset(windows, weight, self.flip_augment)
         for _ in range(epochs):
             with torch_seeded(self._seed + 1 + self.n_epochs_, self.device_):
@@ -793,6 +795,34 @@ class STGNF(SnippetScoresMixin, OutlierMixin, BaseEstimator):
         self.offset_ = float(np.percentile(normality, 100 * share))
 
     # ------------------------------------------------------------------ windows
+    def _prepared(self, X: VideoSet, kind: str) -> tuple[Objects, torch.Tensor | None]:
+        """The training or scoring windows of ``X``, normalised on ``device_``.
+
+        Cut once and kept while ``X`` lives (a weak reference), so the steps
+        of an interleaved fit reuse them on the device instead of cutting the
+        tracks again. Scoring windows above ``_CACHE_BYTES`` are not kept:
+        ``None`` tells the caller to cut them chunk by chunk.
+        """
+        stride = self.train_stride if kind == "train" else self.score_stride
+        key = (kind, self.seg_len, stride, self.max_missing, self.layout_, str(self.device_))
+        cache = self.__dict__.setdefault("_window_cache", {})
+        entry = cache.get(kind)
+        if entry is not None and entry[0] == key and entry[1]() is X:
+            return entry[2], entry[3]
+        objects = X.objects(self.seg_len, stride, self.max_missing)
+        n_bytes = 4 * len(objects) * 2 * self.seg_len * get_layout(self.layout_).n_nodes
+        if kind == "score" and n_bytes > _CACHE_BYTES:
+            cache.pop(kind, None)
+            return objects, None
+        windows = self._windows(X, objects)
+        cache[kind] = (key, weakref.ref(X), objects, windows)
+        return objects, windows
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_window_cache", None)
+        return state
+
     def _resolve_layout(self, X: VideoSet) -> str:
         sources = {track_layout(v.tracks) for v in X.videos}
         if len(sources) != 1:
@@ -886,8 +916,7 @@ class STGNF(SnippetScoresMixin, OutlierMixin, BaseEstimator):
         object score of ``X`` (the most normal); 0 if ``X`` has no object.
         """
         X = self._videoset(X)
-        objects = self.scoring_objects(X)
-        return self._to_snippets(X, objects, self.score_objects(X, objects))
+        return self._to_snippets(X, *self._scored_objects(X))
 
     def score_frames(self, X) -> list[np.ndarray]:
         """Frame anomaly scores, one array of ``n_frames`` per video (STG-NF's protocol).
@@ -900,8 +929,13 @@ class STGNF(SnippetScoresMixin, OutlierMixin, BaseEstimator):
         turn (mode 'reflect').
         """
         X = self._videoset(X)
-        objects = self.scoring_objects(X)
-        return self._frame_scores(X, objects, self.score_objects(X, objects))
+        return self._frame_scores(X, *self._scored_objects(X))
+
+    def _scored_objects(self, X: VideoSet) -> tuple[Objects, np.ndarray]:
+        """The scoring windows of ``X`` and their NLL (cached windows when they fit in memory)."""
+        check_is_fitted(self, "net_")
+        objects, windows = self._prepared(X, "score")
+        return objects, self.score_objects(X, objects) if windows is None else self._nll(windows)
 
     def _frame_scores(self, X: VideoSet, objects: Objects, scores: np.ndarray) -> list[np.ndarray]:
         fill = self._most_normal(scores) if self.empty_frame == "min" else float(self.empty_frame)
