@@ -4,6 +4,7 @@ from ._interleaved import FrameAUCMonitor, InterleavedVAD
 from ._objects import Objects, track_windows
 from ._video import Tracks, Video
 from ._videoset import VideoSet
+from .features import TrackSnippetFeatures
 from .models import MIL, RTFM, STGNF, FeatureAE
 
 __version__ = "0.1.0.dev0"
@@ -16,6 +17,7 @@ __all__ = [
     "Objects",
     "RTFM",
     "STGNF",
+    "TrackSnippetFeatures",
     "Tracks",
     "Video",
     "VideoSet",
