@@ -119,6 +119,9 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         Modules run and total steps.
     termination_condition_ : {'converged', 'max_modules'}
         Why the repetition stopped.
+    consensus_size_ : int
+        Size of the intersection of every wOCC's top set after the last
+        module (Eq. 8).
     history_ : list of dict
         One record per step: module, step, T_ws, positives, losses,
         durations, weight and label changes, monitor metrics.
