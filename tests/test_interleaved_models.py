@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
+from sklearn.pipeline import make_pipeline
 
-from unsupvad import RTFM, STGNF, InterleavedVAD
+from unsupvad import RTFM, STGNF, InterleavedVAD, TrackSnippetFeatures
 from unsupvad.datasets import make_synthetic_videos
+from unsupvad.metrics import frame_auc
 
 
 @pytest.fixture(scope="module")
@@ -38,3 +40,28 @@ def test_same_random_state_same_scores(split):
     a, b = tiny_model().fit(train), tiny_model().fit(train)
     assert a.thresholds_ == b.thresholds_
     np.testing.assert_array_equal(a.anomaly_score(test), b.anomaly_score(test))
+
+
+def test_unsupervised_end_to_end_ws_frame_auc_on_held_out_videos():
+    """Box tracks only -> TrackSnippetFeatures -> InterleavedVAD(STGNF, RTFM), no label in fit.
+
+    40 training videos with unlabelled pose anomalies (running, falling), 20 held-out videos.
+    The WS reads the snippet features computed from the tracks. Measured with this exact
+    configuration, seeds 0/1/2: WS 0.954 / 0.988 / 0.968, wOCC 0.937 / 0.937 / 0.929 (RTFM
+    trained on the true snippet labels instead: 0.981 / 0.985 / 0.969). On the generator's
+    imitation clip features instead of track features, the same loop gives WS 0.66-0.88: with
+    40 training videos RTFM reaches only 0.76-0.96 there even on true labels.
+    """
+    X = make_synthetic_videos(60, n_frames=(160, 240), tracks="boxes", features=False,
+                              anomaly_kinds=("running", "falling"), random_state=0)
+    train, test = X[np.flatnonzero(X.snippet_video < 40)], X[np.flatnonzero(X.snippet_video >= 40)]
+    wocc = STGNF(n_flows=4, seg_len=12, batch_size=128, lr=2e-3, flip_augment=False, score_stride=2,
+                 snippet_scoring="max")
+    ws = RTFM(branch_dim=32, head_dims=(32, 16), iterations_per_epoch=50)
+    pipe = make_pipeline(TrackSnippetFeatures(standardize=True),
+                         InterleavedVAD(wocc, ws, max_modules=3, max_module_steps=6, device="cpu", random_state=0))
+    pipe.fit(train)
+    vad, features = pipe[-1], pipe[0].transform(test)
+    assert vad.thresholds_[0] > vad.thresholds_[-1]
+    assert frame_auc(test.frame_labels(), vad.set_params(scorer="ws").score_frames(features)) >= 0.90
+    assert frame_auc(test.frame_labels(), vad.set_params(scorer="wocc").score_frames(features)) >= 0.85
