@@ -6,6 +6,7 @@ from ._video import Tracks, Video
 from ._videoset import VideoSet
 from .features import TrackSnippetFeatures
 from .models import MIL, RTFM, STGNF, FeatureAE
+from .persistence import load_model, save_model
 
 __version__ = "0.1.0.dev0"
 
@@ -23,4 +24,6 @@ __all__ = [
     "VideoSet",
     "track_windows",
     "__version__",
+    "load_model",
+    "save_model",
 ]

@@ -1,73 +1,834 @@
-"""Command line: ``unsupvad demo`` (more subcommands arrive with the CLI issue)."""
+"""The ``unsupvad`` command: demo, fit, score, evaluate and plot, a thin shell over the Python API.
+
+Every command reads files with :mod:`unsupvad.datasets`, fits and scores with
+:class:`~unsupvad.InterleavedVAD`, evaluates with :mod:`unsupvad.metrics`,
+draws with :mod:`unsupvad.plotting` and stores models with
+:mod:`unsupvad.persistence` (the safe model-file format). An error prints one
+line, ``unsupvad: error: ...``, and exits with status 2 (1 for an internal
+error; ``--traceback`` shows the traceback).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+import textwrap
 import time
 from pathlib import Path
 
 import numpy as np
 
+MODEL_SUFFIX = ".uvad"
+TRACK_FORMATS = ("mot", "alphapose")
+FEATURE_FORMATS = ("rtfm",)
 
-def run_demo(n_videos: int = 24, seed: int = 0, out: Path | None = None) -> dict:
-    """Generate videos, fit without labels on some, score and evaluate the others.
+INPUT_HELP = """\
+inputs of fit and score (one file per video; the video name is the file name):
+  --tracks PATH      person tracks, a file or a folder of them:
+                     mot:       MOTChallenge text, <video>.txt, one row per detection:
+                                frame,id,left,top,width,height[,conf,x,y,z] (commas or spaces;
+                                frames are 1-based: row frame f is frame index f-1; boxes in pixels)
+                     alphapose: AlphaPose tracked-person JSON as written for STG-NF,
+                                <video>_alphapose_tracked_person.json (or <video>.json):
+                                {person_id: {frame: {"keypoints": [x, y, c] * 17, "scores": s}}},
+                                frame keys 0-based; COCO-17 keypoints read as OpenPose-18
+  --features PATH    RTFM snippet features: a folder of <video>_i3d.npy (or <video>.npy), a .list/.txt
+                     file of .npy paths, or one .npy; each of shape (T, 2048) or (T, 10, 2048) (any D),
+                     one row per 16-frame snippet (format rtfm)
+  --frames CSV       one row per video: video,n_frames[,width,height][,fps][,split] (the
+                     shanghaitech-tracks videos.csv fits). Without it a video's frame count is its
+                     last tracked frame + 1, or 16 T with features only
+  --split NAME       keep only the videos of this split of the --frames table
+  --frame-size WxH   frame size in pixels for videos without width,height in --frames
+                     (the pose/box model and the track features normalise by it)
+"""
 
-    Returns the report (also written to ``out/demo_report.json`` when ``out`` is given).
+OUTPUT_HELP = """\
+scores: a long CSV with one row per frame, columns video,frame,score: frame is the 0-based frame
+index (MOT frame f is frame f-1) and score is the frame's anomaly score, higher = more abnormal
+(only the order within a score file matters; scores of different models are not comparable).
+frame masks (--gt): a folder of <video>.npy, each a 1-D array of 0 (normal) / 1 (abnormal) per
+frame (unsupvad.datasets.read_frame_masks).
+"""
+
+MODEL_HELP = f"""\
+model files ({MODEL_SUFFIX} by convention) are zip files with a JSON config and torch weights, read
+back with torch.load(weights_only=True): loading one runs no code from the file, so files from
+others are safe to load (unsupvad.persistence.load_model in Python). A model trained on a GPU
+loads on a machine without one.
+"""
+
+
+# ---------------------------------------------------------------------- argument parsing
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr, like every other error."""
+
+    def error(self, message):
+        self.exit(2, f"unsupvad: error: {message} (see '{self.prog} --help')\n")
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog):
+        super().__init__(prog, max_help_position=32, width=100)
+
+
+def _wrap(*paragraphs: str) -> str:
+    """Descriptions as paragraphs filled to the help width (the epilogs are laid out by hand)."""
+    return "\n\n".join(textwrap.fill(p, 100) for p in paragraphs)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _module_steps(text: str):
+    return "auto" if text == "auto" else _positive_int(text)
+
+
+def _ratio(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {value}")
+    return value
+
+
+def _frame_size(text: str) -> tuple[int, int]:
+    parts = text.lower().replace(",", "x").split("x")
+    try:
+        width, height = (int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in pixels, e.g. 856x480, got {text!r}") from None
+    if width < 1 or height < 1:
+        raise argparse.ArgumentTypeError(f"frame size must be positive, got {text!r}")
+    return width, height
+
+
+def _add_inputs(parser, *, positional: bool) -> None:
+    group = parser.add_argument_group("inputs (formats below)")
+    if positional:
+        group.add_argument("input", nargs="?", type=Path, metavar="INPUT",
+                           help="the videos to score: tracks if the model reads tracks, else features")
+    group.add_argument("--tracks", type=Path, metavar="PATH", help="person tracks (file or folder)")
+    group.add_argument("--features", type=Path, metavar="PATH", help="RTFM snippet features (folder, list or .npy)")
+    group.add_argument("--format", choices=("auto", *TRACK_FORMATS, *FEATURE_FORMATS), default="auto",
+                       help="format of the tracks (mot, alphapose) or features (rtfm); default: from the "
+                            "file names (.txt: mot, .json: alphapose, .npy/.list: rtfm)")
+    group.add_argument("--frames", type=Path, metavar="CSV", help="per-video frame counts, sizes, fps, split")
+    group.add_argument("--split", metavar="NAME", help="only the videos of this split of --frames")
+    group.add_argument("--frame-size", type=_frame_size, metavar="WxH", help="frame size for videos without one")
+
+
+def _add_runtime(parser, *, threads_default=None) -> None:
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                        help="where the networks run (default auto: CUDA when available)")
+    parser.add_argument("--threads", type=_positive_int, default=threads_default, metavar="N",
+                        help="CPU threads for torch" + (" (default 1: the models are tiny)" if threads_default
+                                                         else " (default: torch's choice)"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="unsupvad", formatter_class=_Formatter,
+        description=_wrap("Unsupervised video anomaly detection: a one-class model of person tracks and a "
+                          "weakly-supervised model of snippet features train each other without any label "
+                          "(InterleavedVAD)."),
+        epilog=INPUT_HELP + "\n" + OUTPUT_HELP + "\n" + MODEL_HELP
+        + "\nexample:\n  unsupvad demo --out demo/\n"
+          "  unsupvad fit --tracks train/ --frames videos.csv --out model.uvad\n"
+          "  unsupvad score model.uvad test/ --frames videos.csv --out scores.csv --plot plots/\n"
+          "  unsupvad evaluate scores.csv --gt gt/test/\n",
+    )
+    parser.add_argument("--traceback", action="store_true", help="show the full traceback of an error")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser(
+        "demo", formatter_class=_Formatter, help="generated videos: fit without labels, score, evaluate",
+        description=_wrap("Generate surveillance-like videos with planted anomalies (nothing is downloaded), fit "
+                          "InterleavedVAD on two thirds of them without labels (STG-NF on the box tracks, RTFM on "
+                          "the tracks' snippet motion features, small settings), score the held-out third and "
+                          "report micro/macro frame AUC, AP and EER of the WS and the wOCC models and of the "
+                          "training-free speed baseline, with T_ws per module and the fit time."),
+        epilog=_wrap("outputs with --out DIR: DIR/demo_report.json (the printed report) and DIR/demo_scores.png "
+                     "(frame scores of held-out videos, ground truth shaded; needs matplotlib)."))
+    demo.add_argument("--videos", type=_positive_int, default=24, metavar="N",
+                      help="number of generated videos, at least 3 (default 24)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed of the data and the models (default 0)")
+    demo.add_argument("--out", type=Path, default=None, metavar="DIR", help="folder for the report and the plot")
+    demo.add_argument("--max-modules", type=_positive_int, default=3, metavar="N",
+                      help="upper bound on the modules (default 3)")
+    _add_runtime(demo, threads_default=1)
+
+    fit = sub.add_parser(
+        "fit", formatter_class=_Formatter, help="fit a model on your videos without labels and save it",
+        description=_wrap("Fit InterleavedVAD on videos without any label and save it as a model file.",
+                          "Models: --wocc stgnf (STG-NF) reads the tracks, --wocc feature_ae the features; the WS "
+                          "model (--ws rtfm or mil) reads the features. With --tracks alone the WS reads motion "
+                          "features computed from the tracks (unsupvad.TrackSnippetFeatures, standardised on the "
+                          "training videos, saved in the model); with --features alone the wOCC is feature_ae; "
+                          "with both, STG-NF reads the tracks and the WS the feature files (same video names)."),
+        epilog=INPUT_HELP + "\n" + MODEL_HELP)
+    _add_inputs(fit, positional=False)
+    fit.add_argument("--out", type=Path, required=True, metavar="MODEL", help=f"model file to write ({MODEL_SUFFIX})")
+    fit.add_argument("--wocc", choices=("stgnf", "feature_ae"), help="one-class model (default: stgnf with "
+                     "--tracks, feature_ae with --features alone)")
+    fit.add_argument("--ws", choices=("rtfm", "mil"), default="rtfm", help="weakly-supervised model (default rtfm)")
+    fit.add_argument("--preset", choices=("paper", "small"), default="paper",
+                     help="paper: the models' defaults (the paper's sizes); small: the demo's fast settings")
+    fit.add_argument("--initial-ratio", type=_ratio, default=0.15, metavar="R",
+                     help="R, the first share of snippets pseudo-labelled abnormal (default 0.15)")
+    fit.add_argument("--max-modules", type=_positive_int, default=6, metavar="N", help="most modules (default 6)")
+    fit.add_argument("--module-steps", type=_module_steps, default="auto", metavar="auto|N",
+                     help="steps per module: auto (until the soft labels settle) or a number (default auto)")
+    fit.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    fit.add_argument("--verbose", action="store_true", help="one line per step instead of a progress bar")
+    _add_runtime(fit)
+
+    score = sub.add_parser(
+        "score", formatter_class=_Formatter, help="frame anomaly scores of videos, as a CSV",
+        description=_wrap("Score videos with a saved model: one row per frame, video,frame,score, frame 0-based, "
+                          "higher score = more abnormal. Give the same kind of input the model was fitted on."),
+        epilog=INPUT_HELP + "\n" + OUTPUT_HELP)
+    score.add_argument("model", type=Path, metavar="MODEL", help="model file written by 'unsupvad fit'")
+    _add_inputs(score, positional=True)
+    score.add_argument("--out", type=Path, required=True, metavar="CSV", help="score file to write")
+    score.add_argument("--scorer", choices=("ws", "wocc"), help="which fitted model scores (default: the "
+                       "model's own, ws)")
+    score.add_argument("--plot", type=Path, metavar="DIR", help="also save one PNG of scores per video here")
+    score.add_argument("--gt", type=Path, metavar="DIR", help="frame masks to shade in the plots (not used for "
+                       "scoring)")
+    _add_runtime(score)
+
+    evaluate = sub.add_parser(
+        "evaluate", formatter_class=_Formatter, help="frame AUC, AP and EER of a score file",
+        description=_wrap("Evaluate a score file against frame masks: micro (all frames together) and macro "
+                          "(mean over videos with both classes) frame AUC, micro AP and EER. Every video of the "
+                          "scores needs a mask of the same length, and every mask a video."),
+        epilog=OUTPUT_HELP)
+    evaluate.add_argument("scores", type=Path, metavar="SCORES", help="CSV written by 'unsupvad score'")
+    evaluate.add_argument("--gt", type=Path, required=True, metavar="DIR", help="folder of <video>.npy masks")
+    evaluate.add_argument("--json", type=Path, metavar="FILE", help="also write the metrics as JSON")
+
+    plot = sub.add_parser(
+        "plot", formatter_class=_Formatter, help="training history plots of a saved model",
+        description=_wrap("Draw a fitted model's training: T_ws per module (a star where the stopping rule fired) "
+                          "and the wOCC and WS losses of every step. Writes training_history.png, thresholds.png "
+                          "and training_losses.png (needs matplotlib)."))
+    plot.add_argument("model", type=Path, metavar="MODEL", help="model file written by 'unsupvad fit'")
+    plot.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the images")
+    return parser
+
+
+# ---------------------------------------------------------------------- reading videos
+def _read_frames_table(path: Path | None, split: str | None) -> dict | None:
+    """``video -> {n_frames, frame_size, fps}`` from the --frames CSV, restricted to ``split``."""
+    import pandas as pd
+
+    if path is None:
+        if split is not None:
+            raise ValueError("--split needs a --frames table with a split column")
+        return None
+    if not path.is_file():
+        raise FileNotFoundError(f"frames table not found: {path}")
+    try:
+        table = pd.read_csv(path, dtype={"video": str, "split": str})
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a CSV table ({str(exc).splitlines()[0]})") from exc
+    missing = [c for c in ("video", "n_frames") if c not in table.columns]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {missing}; expected video,n_frames[,width,height][,fps][,split]")
+    if ("width" in table.columns) != ("height" in table.columns):
+        raise ValueError(f"{path}: give both width and height columns, or neither")
+    if split is not None:
+        if "split" not in table.columns:
+            raise ValueError(f"{path}: --split {split} needs a split column")
+        table = table[table["split"] == split]
+        if table.empty:
+            raise ValueError(f"{path}: no video of split {split!r}")
+    if table["video"].duplicated().any():
+        raise ValueError(f"{path}: video {table['video'][table['video'].duplicated()].iloc[0]!r} appears twice")
+    rows = {}
+    for i, row in zip(table.index + 2, table.to_dict("records")):  # i: the line of the file
+        entry = {"n_frames": _table_int(row["n_frames"], "n_frames", path, i), "frame_size": None, "fps": None}
+        if "width" in row:
+            entry["frame_size"] = (_table_int(row["width"], "width", path, i),
+                                   _table_int(row["height"], "height", path, i))
+        if "fps" in row and not (isinstance(row["fps"], float) and math.isnan(row["fps"])):
+            entry["fps"] = float(row["fps"])
+        rows[str(row["video"])] = entry
+    return rows
+
+
+def _table_int(value, column: str, path: Path, line: int) -> int:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or number != int(number) or number < 1:
+        raise ValueError(f"{path}: line {line}: {column} must be a positive integer, got {value!r}")
+    return int(number)
+
+
+def _track_format(path: Path, fmt: str) -> str:
+    if fmt in TRACK_FORMATS:
+        return fmt
+    if fmt in FEATURE_FORMATS:
+        raise ValueError(f"--format {fmt} reads --features, not --tracks")
+    if not path.exists():
+        raise FileNotFoundError(f"track file or folder not found: {path}")
+    names = [p.name for p in path.iterdir() if p.is_file()] if path.is_dir() else [path.name]
+    found = {f for f, suffix in (("mot", ".txt"), ("alphapose", ".json")) if any(n.endswith(suffix) for n in names)}
+    if len(found) != 1:
+        what = "both .txt and .json files" if found else "no .txt (mot) or .json (alphapose) file"
+        raise ValueError(f"{path}: {what}; say which with --format mot or --format alphapose")
+    return found.pop()
+
+
+def _sources(path: Path, kind: str) -> list[tuple[str, Path]]:
+    """``(video name, file)`` of one file or every file of a folder, as the readers name them."""
+    from .datasets._pose import pose_sources
+    from .datasets._readers import existing, file_error, folder_files
+    from .datasets._rtfm import feature_sources
+
+    if kind == "rtfm":
+        if path.is_file() and path.suffix == ".npy":
+            return feature_sources([path])
+        return feature_sources(path)
+    if kind == "alphapose":
+        return pose_sources(path)
+    path = existing(path, "track file or folder")
+    if not path.is_dir():
+        return [(path.stem, path)]
+    found = folder_files(path, ".txt", lambda p: p.name[: -len(".txt")])
+    if not found:
+        raise file_error(path, "the folder holds no .txt track file")
+    return found
+
+
+def _read_kind(path: Path, kind: str, table: dict | None, split: str | None) -> list:
+    """The videos of one input, one file at a time (with ``split``: exactly the table's videos)."""
+    from .datasets import read_alphapose_json, read_mot_tracks, read_rtfm_features
+
+    sources = _sources(path, kind)
+    if split is not None:
+        names = {name for name, _ in sources}
+        absent = [name for name in table if name not in names]
+        if absent:
+            raise FileNotFoundError(f"{path}: no {kind} file for video {absent[0]!r} of split {split!r}")
+        sources = [(name, p) for name, p in sources if name in table]
+    n_frames = None if table is None else {name: row["n_frames"] for name, row in table.items()}
+    sizes = {} if table is None else {n: r["frame_size"] for n, r in table.items() if r["frame_size"]}
+    fps = {} if table is None else {n: r["fps"] for n, r in table.items() if r["fps"]}
+    videos = []
+    for _, source in sources:
+        if kind == "mot":
+            videos.extend(read_mot_tracks(source, n_frames=n_frames, frame_size=sizes, fps=fps).videos)
+        elif kind == "alphapose":
+            videos.extend(read_alphapose_json(source, n_frames=n_frames, frame_size=sizes, fps=fps).videos)
+        else:
+            found = read_rtfm_features([source], n_frames=n_frames).videos
+            videos.extend(v.replace(frame_size=sizes.get(v.name), fps=fps.get(v.name)) for v in found)
+    return videos
+
+
+def _merge(track_videos: list, feature_videos: list) -> list:
+    """One video per name with both the tracks and the features."""
+    by_name = {v.name: v for v in feature_videos}
+    track_names = {v.name for v in track_videos}
+    for name in by_name:
+        if name not in track_names:
+            raise ValueError(f"video {name!r} has features but no tracks")
+    merged = []
+    for video in track_videos:
+        if video.name not in by_name:
+            raise ValueError(f"video {video.name!r} has tracks but no features")
+        feats = by_name[video.name]
+        # the frame count: the table's (both equal), else the larger estimate (last tracked frame vs 16 T)
+        n_frames = max(video.n_frames, feats.n_frames)
+        try:
+            merged.append(video.replace(n_frames=n_frames, features=feats.features,
+                                        snippet_len=feats.snippet_len))
+        except ValueError as exc:
+            raise ValueError(f"{exc} (give the true frame counts with --frames)") from exc
+    return merged
+
+
+def read_videos(tracks=None, features=None, fmt="auto", frames=None, split=None, frame_size=None):
+    """The VideoSet of the CLI inputs (see ``unsupvad fit --help``)."""
+    from ._videoset import VideoSet
+
+    if tracks is None and features is None:
+        raise ValueError("give the videos: --tracks PATH and/or --features PATH")
+    if tracks is None and fmt in TRACK_FORMATS:
+        raise ValueError(f"--format {fmt} reads --tracks, not --features")
+    table = _read_frames_table(frames, split)
+    track_videos = _read_kind(tracks, _track_format(tracks, fmt), table, split) if tracks is not None else None
+    feature_videos = _read_kind(features, "rtfm", table, split) if features is not None else None
+    if track_videos is not None and feature_videos is not None:
+        videos = _merge(track_videos, feature_videos)
+    else:
+        videos = track_videos if track_videos is not None else feature_videos
+    if frame_size is not None:
+        videos = [v if v.frame_size is not None else v.replace(frame_size=frame_size) for v in videos]
+    return VideoSet(videos)
+
+
+def _require_frame_sizes(X) -> None:
+    missing = [v.name for v in X.videos if v.frame_size is None]
+    if missing:
+        raise ValueError(f"video {missing[0]!r} has no frame size: give a --frames table with width,height "
+                         "columns, or --frame-size WIDTHxHEIGHT")
+
+
+# ---------------------------------------------------------------------- models
+def _model_templates(preset: str) -> dict:
+    """Fresh component models: the paper's defaults, or the demo's small, fast settings."""
+    from .models import MIL, RTFM, STGNF, FeatureAE
+
+    if preset == "small":
+        return {
+            "stgnf": STGNF(n_flows=4, seg_len=12, batch_size=256, lr=2e-3, flip_augment=False, score_stride=4,
+                           snippet_scoring="max"),
+            "feature_ae": FeatureAE(hidden=(32, 16), batch_size=64),
+            "rtfm": RTFM(branch_dim=32, head_dims=(32, 16), iterations_per_epoch=20),
+            "mil": MIL(hidden_dims=(32, 16), iterations_per_epoch=20),
+        }
+    return {"stgnf": STGNF(), "feature_ae": FeatureAE(), "rtfm": RTFM(), "mil": MIL()}
+
+
+def build_model(*, wocc: str, ws: str, track_features: bool, preset: str = "paper", initial_ratio: float = 0.15,
+                max_modules: int = 6, module_steps="auto", seed: int = 0, device: str = "auto",
+                verbose: bool = False):
+    """The estimator ``unsupvad fit`` trains: InterleavedVAD, after TrackSnippetFeatures when asked."""
+    from sklearn.pipeline import Pipeline
+
+    from ._interleaved import InterleavedVAD
+    from .features import TrackSnippetFeatures
+
+    templates = _model_templates(preset)
+    model = InterleavedVAD(
+        templates[wocc], templates[ws], initial_ratio=initial_ratio, max_modules=max_modules,
+        module_steps=module_steps, max_module_steps=5 if preset == "small" else 10, device=device,
+        random_state=seed, verbose=int(verbose),
+    )
+    if track_features:
+        return Pipeline([("features", TrackSnippetFeatures(standardize=True)), ("model", model)])
+    return model
+
+
+class _StepProgress:
+    """InterleavedVAD callback: a tqdm bar over steps (it only reads the step's record)."""
+
+    def __init__(self, enabled: bool):
+        from tqdm.auto import tqdm
+
+        # no total: a module ends when its soft labels settle, the fit when T_ws does
+        self.bar = tqdm(desc="fit", unit="step", disable=not enabled, leave=True, file=sys.stderr)
+
+    def on_step_end(self, estimator, record, **models):
+        self.bar.set_postfix(module=record["module"], step=record["step"], T_ws=record["threshold"], refresh=False)
+        self.bar.update(1)
+
+    def close(self):
+        self.bar.close()
+
+
+def _interleaved(model):
+    """The InterleavedVAD of a fitted CLI model (the last step of a pipeline)."""
+    return model[-1] if hasattr(model, "steps") else model
+
+
+def fit_model(model, X, *, progress: bool = False):
+    """Fit without labels (they are removed from X first), with an optional progress bar. Returns seconds."""
+    from ._videoset import VideoSet
+
+    X = VideoSet([v.replace(labels=None) for v in X.videos])  # fit never reads labels; now it cannot
+    ivad = _interleaved(model)
+    bar = _StepProgress(progress and not ivad.verbose)
+    ivad.set_params(callbacks=[bar])
+    tic = time.perf_counter()
+    try:
+        model.fit(X)
+    finally:
+        bar.close()
+        ivad.set_params(callbacks=None)
+    return time.perf_counter() - tic
+
+
+def _scoring_parts(model, scorer: str | None):
+    """``(transform or None, estimator with score_frames)``; ``scorer`` switches InterleavedVAD's model."""
+    transform = None
+    if hasattr(model, "steps"):
+        transform, model = model[:-1], model[-1]
+    if scorer is not None:
+        if "scorer" not in model.get_params(deep=False):
+            raise ValueError(f"--scorer needs an InterleavedVAD model, this is a {type(model).__name__}")
+        model.set_params(scorer=scorer)
+    return transform, model
+
+
+def _reads(model) -> str:
+    """What the scoring path of a model reads first: 'tracks' or 'features'."""
+    from .models import STGNF
+
+    transform, est = _scoring_parts(model, None)
+    if transform is not None:
+        return "tracks"
+    if hasattr(est, "wocc_"):
+        est = est.wocc_ if est.scorer == "wocc" else est.ws_
+    return "tracks" if isinstance(est, STGNF) else "features"
+
+
+def score_videos(model, X, scorer: str | None = None) -> list[np.ndarray]:
+    """Frame scores (higher = more abnormal) of every video of X."""
+    transform, est = _scoring_parts(model, scorer)
+    if transform is not None:
+        X = transform.transform(X)
+    return est.score_frames(X)
+
+
+# ---------------------------------------------------------------------- demo
+def _metrics_line(name: str, m: dict) -> str:
+    return (f"{name:>16}: micro AUC {m['micro_auc']:.3f}  macro AUC {m['macro_auc']:.3f}  "
+            f"AP {m['ap']:.3f}  EER {m['eer']:.3f}")
+
+
+def run_demo(n_videos: int = 24, seed: int = 0, out: Path | None = None, *, max_modules: int = 3,
+             device: str = "auto", progress: bool = False) -> dict:
+    """Generate videos, fit without labels on two thirds, score and evaluate the others.
+
+    Returns the report (also written to ``out/demo_report.json``, with the
+    plot ``out/demo_scores.png``, when ``out`` is given).
     """
     from ._baselines import speed_frame_scores
     from .datasets import make_synthetic_videos
     from .metrics import evaluate
 
+    if n_videos < 3:
+        raise ValueError(f"the demo needs at least 3 videos (2 to fit, 1 to score), got n_videos={n_videos}")
     tic = time.perf_counter()
-    X = make_synthetic_videos(n_videos=n_videos, tracks="boxes", random_state=seed)
-    n_train = n_videos * 2 // 3
+    X = make_synthetic_videos(n_videos=n_videos, tracks="boxes", features=False, random_state=seed)
+    n_train = max(2, n_videos * 2 // 3)
     train, test = X[np.flatnonzero(X.snippet_video < n_train)], X[np.flatnonzero(X.snippet_video >= n_train)]
     labels = test.frame_labels()
+    model = build_model(wocc="stgnf", ws="rtfm", track_features=True, preset="small", max_modules=max_modules,
+                        seed=seed, device=device)
+    fit_seconds = fit_model(model, train, progress=progress)
+    ivad = _interleaved(model)
+    scores = {name: score_videos(model, test, name) for name in ("ws", "wocc")}
+    scores["speed_heuristic"] = speed_frame_scores(test)
     report = {
         "data": {"train_videos": train.n_videos, "test_videos": test.n_videos,
                  "test_frames": int(sum(len(lab) for lab in labels)),
                  "abnormal_frames": int(sum(lab.sum() for lab in labels))},
-        "speed_heuristic": evaluate(labels, speed_frame_scores(test)),
+        "model": "InterleavedVAD(STGNF on box tracks, RTFM on TrackSnippetFeatures), preset 'small'",
+        "ws": evaluate(labels, scores["ws"]),
+        "wocc": evaluate(labels, scores["wocc"]),
+        "speed_heuristic": evaluate(labels, scores["speed_heuristic"]),
+        "thresholds": list(ivad.thresholds_),
+        "n_modules": ivad.n_modules_, "n_steps": ivad.n_steps_,
+        "termination_condition": ivad.termination_condition_,
+        "fit_seconds": fit_seconds,
     }
     report["seconds"] = time.perf_counter() - tic
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "demo_report.json").write_text(json.dumps(report, indent=2))
+        (out / "demo_report.json").write_text(_json_text(report))
+        report["plot"] = _demo_plot(test, scores, out / "demo_scores.png")
     return report
 
 
-def _print_report(report: dict) -> None:
+def _demo_plot(test, scores: dict, path: Path) -> str | None:
+    """Frame scores of up to three held-out videos (abnormal ones first), WS and wOCC side by side."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        return None
+    from .plotting import plot_video_scores
+
+    labels = test.frame_labels()
+    order = sorted(range(test.n_videos), key=lambda v: (not labels[v].any(), v))[:3]
+    figure = Figure(figsize=(11, 2.6 * len(order)), layout="constrained")
+    axes = figure.subplots(len(order), 2, squeeze=False)
+    for row, v in enumerate(order):
+        video = test.videos[v]
+        for col, (name, label) in enumerate((("ws", "WS (RTFM)"), ("wocc", "wOCC (STG-NF)"))):
+            plot_video_scores(scores[name][v], labels[v], fps=video.fps, ax=axes[row, col],
+                              title=f"{video.name}: {label} scores (shaded: true anomalies)")
+    figure.savefig(path, dpi=90)
+    return str(path)
+
+
+def _print_demo(report: dict) -> None:
     data = report["data"]
-    print(f"generated data: {data['train_videos']} training videos (not needed by the training-free "
-          f"baseline), {data['test_videos']} test videos, {data['test_frames']} test frames "
-          f"({data['abnormal_frames']} abnormal)")
-    for name, metrics in report.items():
-        if isinstance(metrics, dict) and "micro_auc" in metrics:
-            print(f"{name:>20}: micro AUC {metrics['micro_auc']:.3f}  macro AUC {metrics['macro_auc']:.3f}  "
-                  f"AP {metrics['ap']:.3f}  EER {metrics['eer']:.3f}")
+    print(f"generated data: {data['train_videos']} training videos (fitted without labels), "
+          f"{data['test_videos']} held-out videos, {data['test_frames']} frames ({data['abnormal_frames']} abnormal)")
+    print(f"model: {report['model']}")
+    print(f"fit: {report['n_modules']} modules, {report['n_steps']} steps, T_ws per module {report['thresholds']}, "
+          f"stopped by {report['termination_condition']}, {report['fit_seconds']:.1f} s")
+    for name, label in (("ws", "WS (RTFM)"), ("wocc", "wOCC (STG-NF)"), ("speed_heuristic", "speed baseline")):
+        print(_metrics_line(label, report[name]))
+    print("(the speed baseline is training-free: the fastest person's speed in each frame)")
+    if report.get("plot"):
+        print(f"plot: {report['plot']}")
+    elif "plot" in report:
+        print("plot: skipped, matplotlib is not installed (pip install 'unsupvad[plot]')")
     print(f"done in {report['seconds']:.1f} s")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="unsupvad", description="Unsupervised video anomaly detection.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="fit on generated videos without labels, then score and evaluate")
-    demo.add_argument("--videos", type=int, default=24, help="number of generated videos (default 24)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    demo.add_argument("--out", type=Path, default=None, help="folder for the report (default: print only)")
-    return parser
+def _json_text(report: dict) -> str:
+    """Strict JSON: NaN (e.g. a macro AUC with no video holding both classes) becomes null."""
+    def clean(value):
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(v) for v in value]
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        return value
+
+    return json.dumps(clean(report), indent=2, allow_nan=False)
+
+
+# ---------------------------------------------------------------------- commands
+def _set_threads(n: int | None) -> None:
+    if n is not None:
+        import torch
+
+        torch.set_num_threads(n)
+
+
+def _progress_wanted() -> bool:
+    return sys.stderr.isatty()
+
+
+def _cmd_demo(args) -> None:
+    _set_threads(args.threads)
+    _print_demo(run_demo(args.videos, args.seed, args.out, max_modules=args.max_modules, device=args.device,
+                         progress=_progress_wanted()))
+
+
+def _cmd_fit(args) -> None:
+    from .persistence import save_model
+
+    _set_threads(args.threads)
+    X = read_videos(args.tracks, args.features, args.format, args.frames, args.split, args.frame_size)
+    wocc = args.wocc or ("stgnf" if args.tracks is not None else "feature_ae")
+    if wocc == "stgnf" and args.tracks is None:
+        raise ValueError("--wocc stgnf reads person tracks: give --tracks")
+    track_features = args.features is None
+    if args.tracks is not None and (wocc == "stgnf" or track_features):
+        _require_frame_sizes(X)
+    model = build_model(wocc=wocc, ws=args.ws, track_features=track_features, preset=args.preset,
+                        initial_ratio=args.initial_ratio, max_modules=args.max_modules,
+                        module_steps=args.module_steps, seed=args.seed, device=args.device, verbose=args.verbose)
+    print(f"fitting on {X.n_videos} videos ({len(X)} snippets, {int(X.n_frames.sum())} frames), no labels")
+    seconds = fit_model(model, X, progress=_progress_wanted())
+    ivad = _interleaved(model)
+    metadata = {"cli": {
+        "tracks_format": None if args.tracks is None else _track_format(args.tracks, args.format),
+        "features": "files" if args.features is not None else "TrackSnippetFeatures",
+        "training_videos": X.names, "fit_seconds": seconds,
+    }}
+    save_model(model, args.out, metadata=metadata)
+    print(f"fitted in {seconds:.1f} s: {ivad.n_modules_} modules, {ivad.n_steps_} steps, "
+          f"T_ws per module {ivad.thresholds_}, stopped by {ivad.termination_condition_}")
+    print(f"saved {args.out}")
+
+
+def _load(path: Path, device: str = "cpu"):
+    from .persistence import load_model, read_model_info
+
+    return load_model(path, device=device), read_model_info(path).get("metadata", {}).get("cli", {})
+
+
+def _cmd_score(args) -> None:
+    import pandas as pd
+
+    _set_threads(args.threads)
+    model, info = _load(args.model, args.device)
+    _scoring_parts(model, args.scorer)  # checks --scorer and switches the scoring model first
+    tracks, features = args.tracks, args.features
+    if args.input is not None:
+        if _reads(model) == "tracks":
+            if tracks is not None:
+                raise ValueError("INPUT and --tracks both give the tracks: give one")
+            tracks = args.input
+        else:
+            if features is not None:
+                raise ValueError("INPUT and --features both give the features: give one")
+            features = args.input
+    fmt = args.format
+    if fmt == "auto" and tracks is not None and info.get("tracks_format"):
+        fmt = info["tracks_format"]
+    X = read_videos(tracks, features, fmt, args.frames, args.split, args.frame_size)
+    if tracks is not None:
+        _require_frame_sizes(X)
+    frame_scores = score_videos(model, X, args.scorer)
+    table = pd.DataFrame({
+        "video": np.repeat(X.names, [len(s) for s in frame_scores]),
+        "frame": np.concatenate([np.arange(len(s)) for s in frame_scores]),
+        "score": np.concatenate(frame_scores),
+    })
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(args.out, index=False)
+    print(f"scored {X.n_videos} videos ({len(table)} frames): {args.out}")
+    if args.plot is not None:
+        from .plotting import save_video_plots
+
+        labels = None
+        if args.gt is not None:
+            from .datasets import read_frame_masks
+
+            labels = _matched_masks(read_frame_masks(args.gt, X.names), X.names, frame_scores)
+        paths = save_video_plots(frame_scores, args.plot, names=X.names, labels=labels,
+                                 fps=[v.fps for v in X.videos])
+        print(f"saved {len(paths)} plots in {args.plot}")
+
+
+def _matched_masks(masks: dict, names: list[str], scores: list[np.ndarray]) -> list[np.ndarray]:
+    for name, s in zip(names, scores):
+        if len(masks[name]) != len(s):
+            raise ValueError(f"video {name!r}: its frame mask has {len(masks[name])} frames, but the scores "
+                             f"have {len(s)}")
+    return [masks[name] for name in names]
+
+
+def read_scores(path: Path) -> dict[str, np.ndarray]:
+    """``video -> frame scores`` from a ``video,frame,score`` CSV, checked frame by frame."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise FileNotFoundError(f"score file not found: {path}")
+    try:
+        table = pd.read_csv(path, dtype={"video": str})
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a CSV score file ({str(exc).splitlines()[0]})") from exc
+    missing = [c for c in ("video", "frame", "score") if c not in table.columns]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {missing}; a score file has columns video,frame,score")
+    if table.empty:
+        raise ValueError(f"{path}: the score file has no row")
+    if table["video"].isna().any():
+        raise ValueError(f"{path}: line {int(np.flatnonzero(table['video'].isna())[0]) + 2}: empty video name")
+    frame = pd.to_numeric(table["frame"], errors="coerce")
+    score = pd.to_numeric(table["score"], errors="coerce")
+    if frame.isna().any() or (frame != np.round(frame)).any():
+        raise ValueError(f"{path}: line {int(np.flatnonzero(frame.isna() | (frame != np.round(frame)))[0]) + 2}: "
+                         "frame must be an integer")
+    if not np.isfinite(score).all():
+        raise ValueError(f"{path}: line {int(np.flatnonzero(~np.isfinite(score))[0]) + 2}: score must be a "
+                         "finite number")
+    out = {}
+    for name, idx in table.groupby("video", sort=False).indices.items():
+        frames = frame.to_numpy()[idx].astype(np.int64)
+        order = np.argsort(frames, kind="stable")
+        if not np.array_equal(frames[order], np.arange(len(frames))):
+            raise ValueError(f"{path}: video {name!r}: frames must be 0, 1, ..., n-1 once each "
+                             f"(got {len(frames)} rows, frames {frames.min()}..{frames.max()})")
+        out[str(name)] = score.to_numpy()[idx][order].astype(np.float64)
+    return out
+
+
+def evaluate_scores(scores_path: Path, gt: Path) -> dict:
+    """Metrics of a score file against a folder of frame masks (the videos must match exactly)."""
+    from .datasets import read_frame_masks
+    from .metrics import evaluate
+
+    scores = read_scores(scores_path)
+    masks = read_frame_masks(gt)
+    if not masks:
+        raise ValueError(f"{gt}: the folder holds no <video>.npy frame mask")
+    only_scores = [n for n in scores if n not in masks]
+    if only_scores:
+        raise ValueError(f"video {only_scores[0]!r} is in {scores_path} but has no frame mask in {gt}")
+    only_masks = [n for n in masks if n not in scores]
+    if only_masks:
+        raise ValueError(f"video {only_masks[0]!r} has a frame mask in {gt} but no scores in {scores_path}")
+    names = sorted(scores)
+    for name in names:
+        if len(scores[name]) != len(masks[name]):
+            raise ValueError(f"video {name!r}: {len(scores[name])} scored frames in {scores_path}, but its frame "
+                             f"mask has {len(masks[name])}")
+    return evaluate([masks[n] for n in names], [scores[n] for n in names])
+
+
+def _cmd_evaluate(args) -> None:
+    report = evaluate_scores(args.scores, args.gt)
+    print(f"{report['n_videos']} videos, {report['n_frames']} frames ({report['n_abnormal']} abnormal)")
+    print(_metrics_line("frame metrics", report).strip())
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(_json_text(report))
+        print(f"saved {args.json}")
+
+
+def _cmd_plot(args) -> None:
+    from .plotting import TrainingHistoryDisplay, _require_matplotlib, plot_thresholds, plot_training_losses
+
+    _require_matplotlib()
+    from matplotlib.figure import Figure
+
+    model, _ = _load(args.model)
+    est = _interleaved(model)
+    if not hasattr(est, "history_"):
+        raise ValueError(f"{args.model}: a {type(est).__name__} has no interleaved training history to plot "
+                         "(models written by 'unsupvad fit' have one)")
+    args.out.mkdir(parents=True, exist_ok=True)
+    saved = []
+    figure = Figure(figsize=(7, 8.4), layout="constrained")
+    TrainingHistoryDisplay.from_estimator(est, figure=figure)
+    figure.savefig(args.out / "training_history.png", dpi=90)
+    saved.append("training_history.png")
+    for name, draw in (("thresholds.png", plot_thresholds), ("training_losses.png", plot_training_losses)):
+        figure = Figure(figsize=(8, 3), layout="constrained")
+        draw(est, ax=figure.subplots())
+        figure.savefig(args.out / name, dpi=90)
+        saved.append(name)
+    print(f"saved {', '.join(saved)} in {args.out}")
+
+
+_COMMANDS = {"demo": _cmd_demo, "fit": _cmd_fit, "score": _cmd_score, "evaluate": _cmd_evaluate, "plot": _cmd_plot}
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, KeyError):
+        text = f"missing {text}"
+    return text
 
 
 def main(argv=None) -> int:
+    """Run the ``unsupvad`` command line; returns the exit status."""
+    from .persistence import ModelFileError
+
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "demo":
-            _print_report(run_demo(args.videos, args.seed, args.out))
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"unsupvad: error: {exc}", file=sys.stderr)
+        _COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("unsupvad: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, OSError, ModelFileError, ImportError) as exc:
+        if args.traceback:
+            raise
+        print(f"unsupvad: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a bug: still one line, with the way to see more
+        if args.traceback:
+            raise
+        print(f"unsupvad: error: internal error, {type(exc).__name__}: {_one_line(exc)} (rerun with --traceback "
+              "for details)", file=sys.stderr)
+        return 1
     return 0
 
 

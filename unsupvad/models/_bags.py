@@ -405,9 +405,15 @@ class BagTrainingMixin(SnippetScoresMixin):
         self._seed = draw_seed(self.random_state)
         self.n_epochs_ = 0
         self.n_iter_ = 0
+        self.net_ = self._build_net()
+        with torch_seeded(self._seed, self.device_):
+            self.net_.initialize()
+
+    def _build_net(self) -> NeuralNet:
+        """The uninitialised skorch net for ``n_features_in_`` on ``device_`` (also used to load model files)."""
         module, module_kwargs = self._module_spec(self.n_features_in_)
         criterion, criterion_kwargs = self._criterion_spec()
-        self.net_ = NeuralNet(
+        return NeuralNet(
             module, criterion=criterion, optimizer=torch.optim.Adam, lr=self.lr,
             optimizer__weight_decay=self.weight_decay, batch_size=self.batch_size, max_epochs=1,
             train_split=None, iterator_train__shuffle=False, device=str(self.device_),
@@ -415,8 +421,6 @@ class BagTrainingMixin(SnippetScoresMixin):
             **{f"module__{k}": v for k, v in module_kwargs.items()},
             **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
         )
-        with torch_seeded(self._seed, self.device_):
-            self.net_.initialize()
 
     def _check_n_features(self, X: VideoSet) -> None:
         if X.shape[-1] != self.n_features_in_:

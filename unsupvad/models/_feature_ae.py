@@ -130,16 +130,19 @@ class FeatureAE(SnippetScoresMixin, OutlierMixin, BaseEstimator):
         self.scale_ = feats.std(0) + 1e-6
         self._seed = draw_seed(self.random_state)
         self.n_epochs_ = 0
-        callbacks = [ProgressBar()] if self.verbose else []
-        self.net_ = WeightedReconstructionNet(
-            _AutoEncoder, module__n_features=feats.shape[1], module__hidden=tuple(self.hidden),
+        self.net_ = self._build_net()
+        with torch_seeded(self._seed, self.device_):
+            self.net_.initialize()
+
+    def _build_net(self) -> WeightedReconstructionNet:
+        """The uninitialised skorch net for ``n_features_in_`` on ``device_`` (also used to load model files)."""
+        return WeightedReconstructionNet(
+            _AutoEncoder, module__n_features=self.n_features_in_, module__hidden=tuple(self.hidden),
             criterion=nn.MSELoss, optimizer=torch.optim.Adam, lr=self.lr,
             optimizer__weight_decay=self.weight_decay, batch_size=self.batch_size, max_epochs=1,
             train_split=None, iterator_train__shuffle=True, device=str(self.device_),
-            callbacks=callbacks, verbose=0,
+            callbacks=[ProgressBar()] if self.verbose else [], verbose=0,
         )
-        with torch_seeded(self._seed, self.device_):
-            self.net_.initialize()
 
     def _train(self, X, sample_weight, epochs: int):
         X = as_videoset(X, need="features", what="FeatureAE")
