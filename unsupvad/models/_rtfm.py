@@ -162,7 +162,7 @@ def score_sequence(net: RTFMNet, features, chunk: int = SCORE_CHUNK, device="cpu
     def crops_first(a, b):
         block = np.asarray(features[a:b], dtype=np.float32)
         block = block[:, None, :] if block.ndim == 2 else block
-        return torch.from_numpy(np.ascontiguousarray(block.transpose(1, 0, 2))).to(device)
+        return torch.tensor(block.transpose(1, 0, 2), device=device)  # a copy: features may be read-only
 
     if n <= chunk:
         return net.sequences(crops_first(0, n))[1].mean(0).cpu().numpy()
