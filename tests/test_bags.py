@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from _helpers import random_feature_videos
 
 from unsupvad.models import _bags
@@ -119,6 +120,24 @@ def test_snippet_bank_preloaded_and_lazy_agree(monkeypatch):
     np.testing.assert_array_equal(eager, X.features()[positions])
     flat = SnippetBank(random_feature_videos([2, 2], d=4)).take(np.array([1]))
     assert flat.shape == (1, 1, 4)
+
+
+def test_bag_features_are_gathered_once_per_videoset_across_epochs(monkeypatch):
+    import pickle
+
+    X = random_feature_videos([12, 10, 9], d=4)
+    y = (np.arange(len(X)) % 5 == 0).astype(int)
+    built = []
+    init = SnippetBank.__init__
+    monkeypatch.setattr(SnippetBank, "__init__", lambda self, *a, **k: built.append(1) or init(self, *a, **k))
+    model = MIL(iterations_per_epoch=2, device="cpu", random_state=0)
+    model.partial_fit(X, y)
+    model.partial_fit(X, 1 - y)  # new labels, same videos: the features are not gathered again
+    assert len(built) == 1
+    assert isinstance(model._bank_cache[2]._data, torch.Tensor)
+    model.partial_fit(X[np.arange(20)], y[:20])
+    assert len(built) == 2
+    assert "_bank_cache" not in pickle.loads(pickle.dumps(model)).__dict__
 
 
 def test_segment_bank_uses_selected_snippets_in_time_order():

@@ -14,6 +14,7 @@ so the smaller class is revisited as often as the larger one needs.
 from __future__ import annotations
 
 import math
+import weakref
 from numbers import Integral, Real
 
 import numpy as np
@@ -219,25 +220,29 @@ def _with_crop_axis(features: np.ndarray) -> np.ndarray:
 class SnippetBank:
     """Features of the selected snippets of a VideoSet, ``(crops, D)`` each, fetched by sample position.
 
-    Loaded into memory when they fit in ``PRELOAD_BYTES``; otherwise read
-    from the videos' (possibly memory-mapped) arrays on demand.
+    Loaded once as one tensor on ``device`` when they fit in
+    ``PRELOAD_BYTES``, so bags are gathered there; otherwise read from the
+    videos' (possibly memory-mapped) arrays on demand.
     """
 
-    def __init__(self, X: VideoSet):
+    def __init__(self, X: VideoSet, device: torch.device | str | None = None):
         self.X = X
         per = int(np.prod(X.shape[1:]))
-        self._data = _with_crop_axis(X.features()) if len(X) * per * 4 <= PRELOAD_BYTES else None
+        self._data = None
+        if len(X) * per * 4 <= PRELOAD_BYTES:
+            features = np.ascontiguousarray(_with_crop_axis(X.features()), dtype=np.float32)
+            self._data = torch.as_tensor(features, device=device)
         self._video = X.snippet_video
         self._local = X.snippet_index
 
-    def take(self, positions: np.ndarray) -> np.ndarray:
+    def take(self, positions: np.ndarray) -> torch.Tensor:
         """Features of the snippets at ``positions``, ``(len, crops, D)`` float32."""
         positions = np.asarray(positions, dtype=np.int64)
         if self._data is not None:
-            return self._data[positions]
+            return self._data[torch.as_tensor(positions, device=self._data.device)]
         pairs = zip(self._video[positions], self._local[positions], strict=True)
         rows = [self.X.videos[v].features[t] for v, t in pairs]
-        return _with_crop_axis(np.asarray(rows, dtype=np.float32))
+        return torch.from_numpy(_with_crop_axis(np.array(rows, dtype=np.float32)))
 
     def bag(self, items: np.ndarray) -> np.ndarray:
         """A bag of snippets, ``(C, crops, D)``."""
@@ -271,9 +276,12 @@ class BagPairs(torch.utils.data.Dataset):
         return len(self.pos_bags)
 
     def __getitem__(self, i):
-        pos = torch.from_numpy(np.ascontiguousarray(self.bank.bag(self.pos_bags[i])))
-        neg = torch.from_numpy(np.ascontiguousarray(self.bank.bag(self.neg_bags[i])))
-        return {"pos": pos, "neg": neg}, 0.0
+        return {"pos": _as_tensor(self.bank.bag(self.pos_bags[i])),
+                "neg": _as_tensor(self.bank.bag(self.neg_bags[i]))}, 0.0
+
+
+def _as_tensor(bag) -> torch.Tensor:
+    return bag if isinstance(bag, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(bag))
 
 
 # ---------------------------------------------------------------------- shared estimator machinery
@@ -452,8 +460,23 @@ class BagTrainingMixin(SnippetScoresMixin):
             if weights is not None and weights[pool].sum() == 0:
                 raise ValueError(f"sample_weight is zero for every {what} labelled {c}")
             pools[c] = (pool, None if weights is None else weights[pool])
-        bank = SegmentBank(X, self.bag_size) if self.mode == "video" else SnippetBank(X)
-        return {"pools": pools, "scores": scores, "bank": bank}
+        return {"pools": pools, "scores": scores, "bank": self._bank(X)}
+
+    def _bank(self, X: VideoSet):
+        """The bag features of ``X``: built once and kept (on ``device_``) while ``X`` lives, so the
+        steps of an interleaved fit do not read the features again."""
+        key = (self.mode, self.bag_size, str(resolve_device(self.device)))
+        cached = self.__dict__.get("_bank_cache")
+        if cached is not None and cached[0] == key and cached[1]() is X:
+            return cached[2]
+        bank = SegmentBank(X, self.bag_size) if self.mode == "video" else SnippetBank(X, key[2])
+        self._bank_cache = (key, weakref.ref(X), bank)
+        return bank
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_bank_cache", None)
+        return state
 
     def iterations(self, n_pos: int, n_neg: int) -> int:
         """Iterations in one epoch for pools of ``n_pos`` and ``n_neg`` items.
