@@ -200,6 +200,9 @@ def test_predict_and_offsets():
     assert np.mean(pred == -1) == pytest.approx(model.thresholds_[-1] / len(X), abs=0.02)
     model = make_model(contamination=0.2).fit(X)
     assert np.mean(model.predict(X) == -1) == pytest.approx(0.2, abs=0.02)
+    model.set_params(scorer="wocc")  # switching scorer after fit switches the offset with it
+    assert model.offset_ == model.offsets_["wocc"]
+    assert np.mean(model.predict(X) == -1) == pytest.approx(0.2, abs=0.02)
     frames = model.score_frames(X)
     assert [len(f) for f in frames] == list(X.n_frames)
 

@@ -126,7 +126,11 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         One record per step: module, step, T_ws, positives, losses,
         durations, weight and label changes, monitor metrics.
     offset_ : float
-        ``decision_function = score_samples - offset_``.
+        ``decision_function = score_samples - offset_``, for the current
+        ``scorer`` (read from ``offsets_``).
+    offsets_ : dict
+        The offset of each scorer, ``{'ws': ..., 'wocc': ...}``, both set
+        on the training snippets with the same ``contamination``.
     device_ : torch.device
     """
 
@@ -369,11 +373,18 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
             print(f"[InterleavedVAD] {shown}", flush=True)
 
     def _set_offset(self, X: VideoSet) -> None:
-        model = self.ws_ if self.scorer == "ws" else self.wocc_
-        train = -np.asarray(model.score_snippets(X), dtype=np.float64)
+        """An offset per scorer, so that switching ``scorer`` after fit keeps ``predict`` consistent."""
         share = self.thresholds_[-1] / len(X) if self.contamination == "auto" else self.contamination
         share = min(max(share, 0.0), 1.0)
-        self.offset_ = float(np.percentile(train, 100.0 * share))
+        self.offsets_ = {}
+        for name, model in (("ws", self.ws_), ("wocc", self.wocc_)):
+            train = -np.asarray(model.score_snippets(X), dtype=np.float64)
+            self.offsets_[name] = float(np.percentile(train, 100.0 * share))
+
+    @property
+    def offset_(self) -> float:
+        """``decision_function = score_samples - offset_``, for the current ``scorer``."""
+        return self.offsets_[self.scorer]
 
     # ------------------------------------------------------------------ scoring
     def _scoring_model(self):
