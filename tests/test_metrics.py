@@ -7,9 +7,11 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import get_scorer, roc_auc_score
 from sklearn.model_selection import GroupKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
 
 from unsupvad import Video, VideoSet
 from unsupvad.metrics import (
@@ -20,6 +22,7 @@ from unsupvad.metrics import (
     frame_auc,
     frame_auc_scorer,
     frame_average_precision,
+    frame_scores,
     macro_auc_scorer,
     pad_labels,
 )
@@ -387,3 +390,27 @@ def test_scorer_needs_videoset_and_a_score_method():
         frame_auc_scorer(_SnippetScores(), np.zeros((4, 2)))
     with pytest.raises(TypeError, match="score_frames, anomaly_score or score_samples"):
         frame_auc_scorer(object(), _small_set())
+
+
+class _NegateFeatures(TransformerMixin, BaseEstimator):
+    def fit(self, X, y=None):
+        self.fitted_ = True
+        return self
+
+    def transform(self, X):
+        return VideoSet([v.replace(features=-v.features) for v in X.videos])
+
+
+class _FittedAllFrames(_AllFrames, BaseEstimator):
+    def fit(self, X, y=None):
+        self.fitted_ = True
+        return self
+
+
+def test_frame_scores_run_a_pipeline_through_its_transformers():
+    X = _small_set()
+    pipe = make_pipeline(_NegateFeatures(), _FittedAllFrames()).fit(X)
+    expected = _AllFrames().score_frames(_NegateFeatures().transform(X))
+    for got, want in zip(frame_scores(pipe, X), expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert frame_auc_scorer(pipe, X) == pytest.approx(1 - frame_auc_scorer(_AllFrames(), X))

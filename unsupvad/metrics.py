@@ -57,6 +57,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+from sklearn.pipeline import Pipeline
 
 AVERAGES = ("micro", "macro")
 
@@ -68,6 +69,7 @@ __all__ = [
     "frame_auc",
     "frame_auc_scorer",
     "frame_average_precision",
+    "frame_scores",
     "macro_auc_scorer",
     "pad_labels",
 ]
@@ -395,8 +397,27 @@ def pad_labels(frame_labels, n_snippets, snippet_len: int = 16):
 
 
 # ---------------------------------------------------------------------- scorers
-def _frame_scores(estimator, X) -> list[np.ndarray]:
-    """Frame anomaly scores (higher = more abnormal) per video of ``X``."""
+def frame_scores(estimator, X) -> list[np.ndarray]:
+    """Frame anomaly scores (higher = more abnormal) per video of ``X``, from any fitted model.
+
+    Parameters
+    ----------
+    estimator : fitted estimator or Pipeline
+        Its own ``score_frames(X)`` when it has one (each model's frame
+        protocol). A :class:`~sklearn.pipeline.Pipeline` whose last step has
+        ``score_frames`` runs ``X`` through the other steps first (e.g.
+        ``TrackSnippetFeatures`` then ``InterleavedVAD``). Otherwise every
+        frame takes its snippet's ``anomaly_score``, or minus its
+        ``score_samples``.
+    X : VideoSet
+
+    Returns
+    -------
+    list of ndarray
+        One array of ``n_frames`` per video.
+    """
+    if isinstance(estimator, Pipeline) and len(estimator.steps) > 1 and hasattr(estimator[-1], "score_frames"):
+        return frame_scores(estimator[-1], estimator[:-1].transform(X))
     if hasattr(estimator, "score_frames"):
         return [np.asarray(s, dtype=np.float64) for s in estimator.score_frames(X)]
     if hasattr(estimator, "anomaly_score"):
@@ -419,7 +440,7 @@ def _selected_frames(estimator, X) -> tuple[list[np.ndarray], list[np.ndarray]]:
             f"the frame scorers need a VideoSet with frame labels, got {type(X).__name__}"
         )
     labels = X.frame_labels()
-    scores = _frame_scores(estimator, X)
+    scores = frame_scores(estimator, X)
     if len(scores) != len(labels):
         raise ValueError(f"the estimator scored {len(scores)} videos, the VideoSet has {len(labels)}")
     if X.is_complete:
@@ -436,9 +457,9 @@ def frame_auc_scorer(estimator, X, y=None) -> float:
     Parameters
     ----------
     estimator : fitted estimator
-        Scores come from ``score_frames(X)`` (per-video frame anomaly
-        scores) if it has it, else ``X.snippets_to_frames(anomaly_score(X))``,
-        else ``X.snippets_to_frames(-score_samples(X))``.
+        Scores come from :func:`frame_scores` (the model's own
+        ``score_frames``, also at the end of a Pipeline; else snippet scores
+        spread over frames).
     X : VideoSet
         Videos with frame labels, possibly a snippet subset: then only the
         frames of the selected snippets count.
