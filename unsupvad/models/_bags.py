@@ -504,10 +504,15 @@ class BagTrainingMixin(SnippetScoresMixin):
         pos, neg = data["pools"][1][0], data["pools"][0][0]
         n_iter = self.iterations(len(pos), len(neg))
         pos_bags, neg_bags = (s.draw(n_iter * self.batch_size) for s in streams)
+        bags = BagPairs(data["bank"], pos_bags, neg_bags)
         with torch_seeded(self._seed + 1 + self.n_epochs_, self.device_):
-            self.net_.partial_fit(BagPairs(data["bank"], pos_bags, neg_bags), y=None, epochs=1)
+            self.net_.partial_fit(bags, y=None, epochs=1)
+            self._after_epoch(bags)
         self.n_epochs_ += 1
         self.n_iter_ += n_iter
+
+    def _after_epoch(self, bags: BagPairs) -> None:
+        """Hook run after every training epoch with that epoch's bags (nothing by default)."""
 
     def _set_offset(self, X: VideoSet) -> None:
         if self.contamination == "auto":

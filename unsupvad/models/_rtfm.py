@@ -177,6 +177,30 @@ def score_sequence(net: RTFMNet, features, chunk: int = SCORE_CHUNK, device="cpu
     return out
 
 
+def precise_batch_norm(module: nn.Module, dataset, batch_size: int, device: torch.device) -> None:
+    """Set every batch norm's running mean and variance to their average over ``dataset``.
+
+    The batches are those of training (``batch_size`` items each); the
+    forward passes run without gradient and with dropout off, so only the
+    statistics change, not the weights.
+    """
+    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    was_training, momenta = module.training, [m.momentum for m in norms]
+    module.eval()
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative average over the batches below
+        norm.train()
+    with torch.no_grad():
+        for batch, _ in torch.utils.data.DataLoader(dataset, batch_size=batch_size):
+            module(**{name: value.to(device) for name, value in batch.items()})
+    for norm, momentum in zip(norms, momenta, strict=True):
+        norm.momentum = momentum
+    module.train(was_training)
+
+
 # ---------------------------------------------------------------------- loss terms
 def topk_indices(magnitudes: torch.Tensor, k: int, keep: float | None = None) -> torch.Tensor:
     """Indices of the ``k`` largest magnitudes per bag ``(n, C)`` → ``(n, min(k, C))``.
@@ -340,6 +364,17 @@ class RTFM(BagTrainingMixin, OutlierMixin, BaseEstimator):
     selection_dropout : float, default=0.7
         Share of snippets masked out before the training top-k, as released
         (0 ranks all snippets).
+    batch_norm : {'running', 'precise'}, default='running'
+        How the MTN's batch-norm statistics used for scoring are estimated.
+        ``'running'``: the exponential running averages (momentum 0.1)
+        updated by the training iterations, as released. They lag the
+        network by a few dozen iterations, which matters when an epoch is
+        short (``iterations_per_epoch='auto'`` on a small training set) and
+        the features are large (2048-d I3D-like): scores then saturate at 1
+        for every snippet. ``'precise'``: after every epoch, recompute them
+        exactly as the average over that epoch's bags, with one extra
+        forward pass and no gradient (not in the paper or the released
+        code).
     bag_size : int, default=16
         C, snippets per bag (in ``mode='video'``: segments per video; RTFM
         resampled videos to 32).
@@ -413,11 +448,13 @@ class RTFM(BagTrainingMixin, OutlierMixin, BaseEstimator):
         "head_dims": [tuple, list],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "selection_dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_norm": [StrOptions({"running", "precise"})],
     }
 
     def __init__(self, *, k=3, margin=100.0, loss="paper", normal_magnitude_term=False, smoothness=8e-4,
                  sparsity="auto", branch_dim=512, head_dims=(512, 128), dropout=0.7,
-                 selection_dropout=0.7, bag_size=16, bag_sampling="random", mode="pseudo", batch_size=32,
+                 selection_dropout=0.7, batch_norm="running", bag_size=16, bag_sampling="random", mode="pseudo",
+                 batch_size=32,
                  iterations_per_epoch="auto", max_epochs=20, lr=1e-3, weight_decay=5e-4,
                  contamination="auto", random_state=None, device="auto", verbose=0):
         self.k = k
@@ -430,6 +467,7 @@ class RTFM(BagTrainingMixin, OutlierMixin, BaseEstimator):
         self.head_dims = head_dims
         self.dropout = dropout
         self.selection_dropout = selection_dropout
+        self.batch_norm = batch_norm
         self.bag_size = bag_size
         self.bag_sampling = bag_sampling
         self.mode = mode
@@ -454,6 +492,10 @@ class RTFM(BagTrainingMixin, OutlierMixin, BaseEstimator):
         return RTFMLoss, {"k": self.k, "margin": self.margin, "form": self.loss, "smooth": self.smoothness,
                           "sparse": sparse, "normal_magnitude_term": self.normal_magnitude_term,
                           "selection_keep": 1.0 - self.selection_dropout}
+
+    def _after_epoch(self, bags) -> None:
+        if self.batch_norm == "precise":
+            precise_batch_norm(self.net_.module_, bags, self.batch_size, self.device_)
 
     def _score_selected(self, X) -> np.ndarray:
         """Score every video whole, in temporal order, one at a time; pick the selected snippets."""
