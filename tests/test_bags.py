@@ -134,10 +134,10 @@ def test_bag_features_are_gathered_once_per_videoset_across_epochs(monkeypatch):
     model.partial_fit(X, y)
     model.partial_fit(X, 1 - y)  # new labels, same videos: the features are not gathered again
     assert len(built) == 1
-    assert isinstance(model._bank_cache[2]._data, torch.Tensor)
+    assert isinstance(model._bank(X)._data, torch.Tensor) and len(built) == 1  # the kept bank, on the device
     model.partial_fit(X[np.arange(20)], y[:20])
     assert len(built) == 2
-    assert "_bank_cache" not in pickle.loads(pickle.dumps(model)).__dict__
+    assert "_per_videoset" not in pickle.loads(pickle.dumps(model)).__dict__
 
 
 def test_segment_bank_uses_selected_snippets_in_time_order():

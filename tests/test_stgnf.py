@@ -473,13 +473,16 @@ def test_windows_are_cut_once_per_videoset_and_reused_across_steps(poses, monkey
     model.set_params(score_stride=2)
     model.score_snippets(poses)
     assert len(calls) == 4  # a changed stride is not served stale windows
+    model.set_params(frame_size=(428, 240))
+    model.score_snippets(poses)
+    assert len(calls) == 5  # nor a changed frame size
     fresh = STGNF(**TINY, random_state=0).partial_fit(poses)
     np.testing.assert_array_equal(fresh.score_snippets(poses), first)
 
 
 def test_window_cache_is_not_pickled(fitted, poses):
     fitted.score_snippets(poses)
-    assert fitted._window_cache
+    assert fitted._videoset_cache()._entries
     restored = pickle.loads(pickle.dumps(fitted))
-    assert "_window_cache" not in restored.__dict__
+    assert "_per_videoset" not in restored.__dict__
     np.testing.assert_array_equal(restored.score_snippets(poses), fitted.score_snippets(poses))

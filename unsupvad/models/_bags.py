@@ -14,7 +14,6 @@ so the smaller class is revisited as often as the larger one needs.
 from __future__ import annotations
 
 import math
-import weakref
 from numbers import Integral, Real
 
 import numpy as np
@@ -26,7 +25,7 @@ from skorch import NeuralNet
 from skorch.callbacks import ProgressBar
 
 from .._videoset import VideoSet
-from ._base import SnippetScoresMixin, as_videoset, draw_seed, resolve_device, torch_seeded
+from ._base import CachesPerVideoSet, SnippetScoresMixin, as_videoset, draw_seed, resolve_device, torch_seeded
 
 N_TOP = 3
 PRELOAD_BYTES = 2**30
@@ -253,13 +252,13 @@ class SegmentBank:
     """Whole videos resampled to ``n_segments`` segments (the classic weakly-supervised input)."""
 
     def __init__(self, X: VideoSet, n_segments: int):
-        self.segments = np.stack([
+        self.segments = torch.from_numpy(np.ascontiguousarray(np.stack([
             video_segments(_with_crop_axis(X.videos[v].features[X.snippet_index[X.video_positions(v)]]),
                            n_segments)
             for v in range(X.n_videos)
-        ])
+        ])))
 
-    def bag(self, items: np.ndarray) -> np.ndarray:
+    def bag(self, items: np.ndarray) -> torch.Tensor:
         """A bag is one video: ``(n_segments, crops, D)``."""
         return self.segments[int(items[0])]
 
@@ -276,12 +275,7 @@ class BagPairs(torch.utils.data.Dataset):
         return len(self.pos_bags)
 
     def __getitem__(self, i):
-        return {"pos": _as_tensor(self.bank.bag(self.pos_bags[i])),
-                "neg": _as_tensor(self.bank.bag(self.neg_bags[i]))}, 0.0
-
-
-def _as_tensor(bag) -> torch.Tensor:
-    return bag if isinstance(bag, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(bag))
+        return {"pos": self.bank.bag(self.pos_bags[i]), "neg": self.bank.bag(self.neg_bags[i])}, 0.0
 
 
 # ---------------------------------------------------------------------- shared estimator machinery
@@ -349,7 +343,7 @@ def per_video_mean(X: VideoSet, values: np.ndarray) -> np.ndarray:
         np.bincount(X.snippet_video, minlength=X.n_videos)
 
 
-class BagTrainingMixin(SnippetScoresMixin):
+class BagTrainingMixin(CachesPerVideoSet, SnippetScoresMixin):
     """``fit`` / ``partial_fit`` / scoring shared by the bag-trained models (RTFM, MIL).
 
     Subclasses define ``_module_spec(n_features)`` and ``_criterion_spec()``,
@@ -465,18 +459,11 @@ class BagTrainingMixin(SnippetScoresMixin):
     def _bank(self, X: VideoSet):
         """The bag features of ``X``: built once and kept (on ``device_``) while ``X`` lives, so the
         steps of an interleaved fit do not read the features again."""
-        key = (self.mode, self.bag_size, str(resolve_device(self.device)))
-        cached = self.__dict__.get("_bank_cache")
-        if cached is not None and cached[0] == key and cached[1]() is X:
-            return cached[2]
-        bank = SegmentBank(X, self.bag_size) if self.mode == "video" else SnippetBank(X, key[2])
-        self._bank_cache = (key, weakref.ref(X), bank)
-        return bank
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_bank_cache", None)
-        return state
+        device = str(resolve_device(self.device))
+        if self.mode == "video":
+            return self._videoset_cache().get("bags", ("video", self.bag_size), X,
+                                              lambda: SegmentBank(X, self.bag_size))
+        return self._videoset_cache().get("bags", ("pseudo", device), X, lambda: SnippetBank(X, device))
 
     def iterations(self, n_pos: int, n_neg: int) -> int:
         """Iterations in one epoch for pools of ``n_pos`` and ``n_neg`` items.

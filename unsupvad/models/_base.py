@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import weakref
 
 import numpy as np
 import torch
@@ -71,6 +72,43 @@ def as_videoset(X, *, need: str | None = None, what: str = "this estimator") -> 
     if len(X) == 0:
         raise ValueError(f"{what} got an empty VideoSet (0 snippets)")
     return X
+
+
+class VideoSetCache:
+    """Values derived from a VideoSet, kept while it lives and while their key holds.
+
+    One entry per ``slot``; ``key`` names everything else the value depends on
+    (parameters, device). The VideoSet is held by a weak reference, so the
+    cache never keeps data alive, and a new VideoSet (a subset, another split)
+    is a miss.
+    """
+
+    def __init__(self):
+        self._entries: dict = {}
+
+    def get(self, slot: str, key, X: VideoSet, build):
+        """The value of ``slot`` for ``X`` and ``key``, built by ``build()`` on a miss."""
+        entry = self._entries.get(slot)
+        if entry is not None and entry[0] == key and entry[1]() is X:
+            return entry[2]
+        value = build()
+        self._entries[slot] = (key, weakref.ref(X), value)
+        return value
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+class CachesPerVideoSet:
+    """An estimator that keeps data prepared from a VideoSet across its steps (never pickled)."""
+
+    def _videoset_cache(self) -> VideoSetCache:
+        return self.__dict__.setdefault("_per_videoset", VideoSetCache())
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_per_videoset", None)
+        return state
 
 
 class SnippetScoresMixin:

@@ -11,7 +11,6 @@ person (keypoint) or box tracks.
 from __future__ import annotations
 
 import math
-import weakref
 from numbers import Integral, Real
 
 import numpy as np
@@ -29,7 +28,7 @@ from tqdm.auto import tqdm
 
 from .._objects import Objects
 from .._videoset import VideoSet
-from ._base import SnippetScoresMixin, as_videoset, draw_seed, resolve_device, torch_seeded
+from ._base import CachesPerVideoSet, SnippetScoresMixin, as_videoset, draw_seed, resolve_device, torch_seeded
 from ._graphs import (
     ADJACENCY_STRATEGIES,
     adjacency,
@@ -468,7 +467,7 @@ def normalise_windows(xy: torch.Tensor, frame_size: torch.Tensor) -> torch.Tenso
 
 
 # ---------------------------------------------------------------------- estimator
-class STGNF(SnippetScoresMixin, OutlierMixin, BaseEstimator):
+class STGNF(CachesPerVideoSet, SnippetScoresMixin, OutlierMixin, BaseEstimator):
     """STG-NF over person or box tracks, trainable with per-object weights (the paper's wOCC).
 
     Objects are windows of ``seg_len`` detections of one track
@@ -724,7 +723,7 @@ class STGNF(SnippetScoresMixin, OutlierMixin, BaseEstimator):
         self.adjacency_ = adjacency(self.layout_, self.adjacency, self.max_hop)
         self._seed = draw_seed(self.random_state)
         self.n_epochs_ = 0
-        self._window_cache = {}
+        self._videoset_cache().clear()
         self.net_ = self._build_net()
         with torch_seeded(self._seed, self.device_):
             self.net_.initialize()
@@ -804,24 +803,17 @@ class STGNF(SnippetScoresMixin, OutlierMixin, BaseEstimator):
         ``None`` tells the caller to cut them chunk by chunk.
         """
         stride = self.train_stride if kind == "train" else self.score_stride
-        key = (kind, self.seg_len, stride, self.max_missing, self.layout_, str(self.device_))
-        cache = self.__dict__.setdefault("_window_cache", {})
-        entry = cache.get(kind)
-        if entry is not None and entry[0] == key and entry[1]() is X:
-            return entry[2], entry[3]
-        objects = X.objects(self.seg_len, stride, self.max_missing)
-        n_bytes = 4 * len(objects) * 2 * self.seg_len * get_layout(self.layout_).n_nodes
-        if kind == "score" and n_bytes > _CACHE_BYTES:
-            cache.pop(kind, None)
-            return objects, None
-        windows = self._windows(X, objects)
-        cache[kind] = (key, weakref.ref(X), objects, windows)
-        return objects, windows
+        frame_size = None if self.frame_size is None else tuple(self.frame_size)
+        key = (self.seg_len, stride, self.max_missing, self.layout_, frame_size, str(self.device_))
 
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_window_cache", None)
-        return state
+        def cut():
+            objects = X.objects(self.seg_len, stride, self.max_missing)
+            n_bytes = 4 * len(objects) * 2 * self.seg_len * get_layout(self.layout_).n_nodes
+            if kind == "score" and n_bytes > _CACHE_BYTES:
+                return objects, None
+            return objects, self._windows(X, objects)
+
+        return self._videoset_cache().get(f"{kind}_windows", key, X, cut)
 
     def _resolve_layout(self, X: VideoSet) -> str:
         sources = {track_layout(v.tracks) for v in X.videos}
