@@ -223,8 +223,8 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         self.termination_condition_ = "max_modules"
         for module in range(1, self.max_modules + 1):
             self.thresholds_.append(threshold)
-            wocc, ws, w, top_sets = self._run_module(X, objects, object_snippet, candidates, w,
-                                                     threshold, module, rng)
+            wocc, ws, w, top_sets, training_scores = self._run_module(X, objects, object_snippet, candidates, w,
+                                                                      threshold, module, rng)
             for top in top_sets:
                 consensus = top.clone() if consensus is None else consensus & top
             self.wocc_, self.ws_ = wocc, ws
@@ -236,7 +236,7 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
                 break
         self.n_steps_ = len(self.history_)
         self.consensus_size_ = int(consensus.sum().item())
-        self._set_offset(X)
+        self._set_offset(training_scores, len(X))
         return self
 
     def _as_videoset(self, X, reset: bool) -> VideoSet:
@@ -303,7 +303,11 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         return self.max_module_steps if self.module_steps == "auto" else int(self.module_steps)
 
     def _run_module(self, X, objects, object_snippet, candidates, w, threshold, module, rng):
-        """One module: fresh models, steps until the soft labels settle. Returns the last models."""
+        """One module: fresh models, steps until the soft labels settle.
+
+        Returns the last models, the last soft labels, every step's top set A_j
+        and the last models' training-snippet scores.
+        """
         wocc = self._sub_estimator(self.wocc, rng)
         ws = self._sub_estimator(self.ws, rng)
         top_sets, previous_labels = [], None
@@ -311,13 +315,15 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
             record = {"module": module, "step": step, "threshold": threshold}
             tic = time.perf_counter()
             wocc.partial_fit(X, sample_weight=(1.0 - w).cpu().numpy())
-            wocc_scores = torch.as_tensor(np.asarray(wocc.score_snippets(X), dtype=np.float32), device=self.device_)
+            wocc_raw = np.asarray(wocc.score_snippets(X), dtype=np.float64)
+            wocc_scores = torch.as_tensor(wocc_raw, dtype=torch.float32, device=self.device_)
             record["wocc_seconds"] = time.perf_counter() - tic
             top_sets.append(self._top_set(wocc_scores, candidates))
             labels = self._pseudo_labels(wocc_scores, candidates, threshold)
             tic = time.perf_counter()
             ws.partial_fit(X, labels.cpu().numpy(), **self._ws_extras(ws, wocc_scores))
-            ws_scores = torch.as_tensor(np.asarray(ws.score_snippets(X), dtype=np.float32), device=self.device_)
+            ws_raw = np.asarray(ws.score_snippets(X), dtype=np.float64)
+            ws_scores = torch.as_tensor(ws_raw, dtype=torch.float32, device=self.device_)
             record["ws_seconds"] = time.perf_counter() - tic
             new_w = self._next_weights(ws_scores, object_snippet, threshold)
             record.update(self._step_stats(wocc, ws, labels, previous_labels, w, new_w))
@@ -325,7 +331,7 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
             self._notify(record, wocc=wocc, ws=ws)
             if self.module_steps == "auto" and step > 1 and record["weight_change"] <= self.convergence_tol:
                 break
-        return wocc, ws, w, top_sets
+        return wocc, ws, w, top_sets, {"wocc": wocc_raw, "ws": ws_raw}
 
     @staticmethod
     def _ws_extras(ws, wocc_scores: torch.Tensor) -> dict:
@@ -372,14 +378,16 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
             shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items())
             print(f"[InterleavedVAD] {shown}", flush=True)
 
-    def _set_offset(self, X: VideoSet) -> None:
-        """An offset per scorer, so that switching ``scorer`` after fit keeps ``predict`` consistent."""
-        share = self.thresholds_[-1] / len(X) if self.contamination == "auto" else self.contamination
+    def _set_offset(self, training_scores: dict, n_snippets: int) -> None:
+        """An offset per scorer, so that switching ``scorer`` after fit keeps ``predict`` consistent.
+
+        ``training_scores`` are the last models' anomaly scores of the
+        training snippets, as computed in their last step.
+        """
+        share = self.thresholds_[-1] / n_snippets if self.contamination == "auto" else self.contamination
         share = min(max(share, 0.0), 1.0)
-        self.offsets_ = {}
-        for name, model in (("ws", self.ws_), ("wocc", self.wocc_)):
-            train = -np.asarray(model.score_snippets(X), dtype=np.float64)
-            self.offsets_[name] = float(np.percentile(train, 100.0 * share))
+        self.offsets_ = {name: float(np.percentile(-scores, 100.0 * share))
+                         for name, scores in training_scores.items()}
 
     @property
     def offset_(self) -> float:
