@@ -491,10 +491,10 @@ def _reads(model) -> str:
 
 def score_videos(model, X, scorer: str | None = None) -> list[np.ndarray]:
     """Frame scores (higher = more abnormal) of every video of X."""
-    transform, est = _scoring_parts(model, scorer)
-    if transform is not None:
-        X = transform.transform(X)
-    return est.score_frames(X)
+    from .metrics import frame_scores
+
+    _scoring_parts(model, scorer)  # switches InterleavedVAD's scoring model
+    return frame_scores(model, X)
 
 
 # ---------------------------------------------------------------------- demo
