@@ -159,11 +159,15 @@ def test_bag_pairs_items():
 
 
 def test_iterations_per_epoch_auto_and_fixed():
-    est = MIL(bag_size=16, batch_size=32)
+    est = MIL(bag_size=16, batch_size=32, min_iterations=1)
     assert est.iterations(100, 2000) == 4  # ceil(ceil(2000 / 16) / 32) = ceil(125 / 32)
     assert est.iterations(1, 1) == 1
-    assert MIL(mode="video", batch_size=32).iterations(10, 70) == 3
+    assert MIL(mode="video", batch_size=32, min_iterations=1).iterations(10, 70) == 3
     assert MIL(iterations_per_epoch=500).iterations(1, 1) == 500
+    # 'auto' never runs fewer than min_iterations (10 by default); a fixed number ignores it
+    assert MIL(bag_size=16, batch_size=32).iterations(100, 2000) == 10
+    assert MIL(bag_size=16, batch_size=32).iterations(100, 20000) == 40
+    assert MIL(iterations_per_epoch=3, min_iterations=50).iterations(100, 20000) == 3
 
 
 def test_pools_need_both_classes_and_constant_video_labels():
@@ -180,3 +184,37 @@ def test_pools_need_both_classes_and_constant_video_labels():
         MIL(max_epochs=1).fit(X, np.ones(3))
     with pytest.raises(ValueError, match="stratified"):
         MIL(mode="video", bag_sampling="stratified", max_epochs=1).fit(X, np.r_[np.ones(4), np.zeros(4)])
+
+
+# ---------------------------------------------------------------------- input scaling
+def test_feature_moments_pool_crops_and_read_only_the_selected_snippets():
+    X = random_feature_videos([6, 9, 3], d=5, crops=3, seed=4)
+    idx = np.array([14, 0, 2, 7, 17])
+    rows = X[idx].features().reshape(-1, 5).astype(np.float64)
+    mean, std = _bags.feature_moments(X[idx])
+    np.testing.assert_allclose(mean, rows.mean(0), rtol=1e-6)
+    np.testing.assert_allclose(std, rows.std(0), rtol=1e-5)
+
+
+def test_feature_moments_floor_nearly_constant_dimensions_relative_to_the_others():
+    X = random_feature_videos([8, 8], d=4)
+    features = [v.features.copy() for v in X.videos]
+    for f in features:
+        f[:, 3] = 7.0  # a dead unit
+    from unsupvad import VideoSet
+    X = VideoSet([v.replace(features=f) for v, f in zip(X.videos, features)])
+    mean, std = _bags.feature_moments(X)
+    assert mean[3] == pytest.approx(7.0)
+    assert std[3] == pytest.approx(_bags.MIN_SCALE_SHARE * np.r_[std[:3], 0.0].mean(), rel=1e-5)
+    _, big = _bags.feature_moments(VideoSet([v.replace(features=f * 1e6) for v, f in zip(X.videos, features)]))
+    np.testing.assert_allclose(big, std * 1e6, rtol=1e-4)  # the floor scales with the features
+
+
+def test_rms_scaling_keeps_sign_and_direction():
+    X = random_feature_videos([8, 5], d=4, crops=2)
+    mean, scale = _bags.input_scaling(X, "rms")
+    rows = X.features().reshape(-1, 4).astype(np.float64)
+    assert (mean == 0).all()
+    np.testing.assert_allclose(scale, np.sqrt((rows**2).mean()), rtol=1e-5)
+    with pytest.raises(ValueError, match="input_scaling"):
+        _bags.input_scaling(X, "minmax")

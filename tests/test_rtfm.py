@@ -387,7 +387,34 @@ def test_precise_batch_norm_sets_the_average_statistics_and_keeps_the_weights():
 def test_precise_batch_norm_keeps_short_epochs_on_large_features_from_saturating():
     X = make_synthetic_videos(12, n_frames=(600, 860), tracks=None, n_features=2048, random_state=0)
     T = make_synthetic_videos(6, n_frames=(600, 860), tracks=None, n_features=2048, random_state=1)
-    est = RTFM(iterations_per_epoch=5, max_epochs=1, batch_norm="precise", device="cpu", random_state=0)
+    est = RTFM(iterations_per_epoch=5, max_epochs=1, batch_norm="precise", input_scaling="none", device="cpu",
+               random_state=0)  # the released input, so that only the batch-norm statistics differ
     scores = est.fit(X, X.snippet_labels()).score_snippets(T)
     assert scores.std() > 0.1  # 'running' gives ~1.0 everywhere here (measured: AUC 0.50)
     assert roc_auc_score(T.snippet_labels(), scores) >= 0.9  # measured 0.965
+
+
+@pytest.mark.parametrize("scaling", ["standard", "rms"])
+def test_input_scaling_makes_scores_independent_of_the_feature_unit(scaling):
+    X = random_feature_videos([12, 9, 7], d=6, crops=2, seed=3)
+    y = random_snippet_labels(X)
+    big = VideoSet([v.replace(features=v.features * 1000) for v in X.videos])
+    a = _fit(X, y, input_scaling=scaling).score_snippets(X)
+    b = _fit(big, y, input_scaling=scaling).score_snippets(big)
+    np.testing.assert_allclose(a, b, atol=1e-4)
+    raw = _fit(big, y, input_scaling="none").score_snippets(big)
+    assert len(np.unique(np.round(raw, 4))) < len(np.unique(np.round(a, 4)))  # unscaled: saturated, few values
+
+
+def test_input_scaling_is_learned_once_and_saved_in_the_network_state():
+    X = random_feature_videos([12, 9], d=6, seed=1)
+    y = random_snippet_labels(X)
+    est = RTFM(**SMALL, iterations_per_epoch=2, random_state=0).partial_fit(X, y)
+    norm = est.net_.module_.input_norm
+    rows = X.features().astype(np.float64)
+    np.testing.assert_allclose(norm.mean.numpy(), rows.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(norm.scale.numpy(), rows.std(0), rtol=1e-4)
+    other = random_feature_videos([5], d=6, seed=9)
+    est.partial_fit(other, np.r_[1, 0, 0, 0, 0])  # continuing: the training set's statistics are kept
+    np.testing.assert_allclose(est.net_.module_.input_norm.mean.numpy(), rows.mean(0), rtol=1e-5)
+    assert {"input_norm.mean", "input_norm.scale"} <= set(est.net_.module_.state_dict())

@@ -23,6 +23,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 from skorch.callbacks import ProgressBar
+from torch import nn
 
 from .._videoset import VideoSet
 from ._base import CachesPerVideoSet, SnippetScoresMixin, as_videoset, draw_seed, resolve_device, torch_seeded
@@ -30,6 +31,7 @@ from ._base import CachesPerVideoSet, SnippetScoresMixin, as_videoset, draw_seed
 N_TOP = 3
 PRELOAD_BYTES = 2**30
 SCORE_BATCH = 4096
+MIN_SCALE_SHARE = 1e-2
 
 
 # ---------------------------------------------------------------------- bag sampling
@@ -278,6 +280,76 @@ class BagPairs(torch.utils.data.Dataset):
         return {"pos": self.bank.bag(self.pos_bags[i]), "neg": self.bank.bag(self.neg_bags[i])}, 0.0
 
 
+# ---------------------------------------------------------------------- input standardisation
+class FeatureStandardizer(nn.Module):
+    """``(x - mean) / scale`` over the last (feature) axis, with fixed buffers (identity until set).
+
+    The buffers are part of the network's state, so the same standardisation
+    reaches training, batch-norm statistics, scoring and model files.
+    """
+
+    def __init__(self, n_features: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(n_features))
+        self.register_buffer("scale", torch.ones(n_features))
+
+    @torch.no_grad()
+    def set(self, mean: np.ndarray, scale: np.ndarray) -> None:
+        self.mean.copy_(torch.as_tensor(mean, dtype=self.mean.dtype))
+        self.scale.copy_(torch.as_tensor(scale, dtype=self.scale.dtype))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.scale
+
+
+def feature_moments(X: VideoSet) -> tuple[np.ndarray, np.ndarray]:
+    """Per-dimension mean and standard deviation of the selected snippets' features, crops pooled.
+
+    Two passes (mean, then squared deviations) over one video at a time with
+    float64 sums, so memory-mapped features are never loaded whole and a
+    large offset does not eat the variance. A dimension whose standard
+    deviation is below ``MIN_SCALE_SHARE`` times the mean standard deviation
+    over dimensions (constant or nearly dead units) gets that floor instead,
+    so that a unit silent in training cannot blow up at scoring time; the
+    floor is relative, so the result does not depend on the features' unit.
+    """
+    def rows_of(v: int) -> np.ndarray:
+        rows = np.asarray(X.videos[v].features[X.snippet_index[X.video_positions(v)]], dtype=np.float64)
+        return rows.reshape(-1, rows.shape[-1])
+
+    count = 0
+    total = np.zeros(X.shape[-1])
+    for v in range(X.n_videos):
+        rows = rows_of(v)
+        total += rows.sum(0)
+        count += len(rows)
+    mean = total / count
+    squares = np.zeros_like(mean)
+    for v in range(X.n_videos):
+        squares += ((rows_of(v) - mean) ** 2).sum(0)
+    std = np.sqrt(squares / count)
+    floor = MIN_SCALE_SHARE * std.mean()
+    std = np.maximum(std, floor) if floor > 0 else np.ones_like(std)
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+def input_scaling(X: VideoSet, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(mean, scale)`` of :class:`FeatureStandardizer` for the training snippets of ``X``.
+
+    ``'standard'``: per-dimension mean and standard deviation
+    (:func:`feature_moments`). ``'rms'``: no shift, and one scale for every
+    dimension, the root mean square of the features, so that their sign,
+    sparsity and direction are kept and only their unit goes.
+    """
+    mean, std = feature_moments(X)
+    if kind == "standard":
+        return mean, std
+    if kind == "rms":
+        rms = np.sqrt(np.mean(std.astype(np.float64) ** 2 + mean.astype(np.float64) ** 2))
+        return np.zeros_like(mean), np.full_like(std, rms if rms > 0 else 1.0)
+    raise ValueError(f"input_scaling must be 'standard', 'rms' or 'none', got {kind!r}")
+
+
 # ---------------------------------------------------------------------- shared estimator machinery
 BAG_PARAMETER_CONSTRAINTS = {
     "bag_size": [Interval(Integral, 1, None, closed="left")],
@@ -285,6 +357,8 @@ BAG_PARAMETER_CONSTRAINTS = {
     "mode": [StrOptions({"pseudo", "video"})],
     "batch_size": [Interval(Integral, 1, None, closed="left")],
     "iterations_per_epoch": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+    "min_iterations": [Interval(Integral, 1, None, closed="left")],
+    "input_scaling": [StrOptions({"standard", "rms", "none"})],
     "max_epochs": [Interval(Integral, 1, None, closed="left")],
     "lr": [Interval(Real, 0, None, closed="neither")],
     "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -410,6 +484,8 @@ class BagTrainingMixin(CachesPerVideoSet, SnippetScoresMixin):
         self.net_ = self._build_net()
         with torch_seeded(self._seed, self.device_):
             self.net_.initialize()
+        if self.input_scaling != "none":
+            self.net_.module_.input_norm.set(*input_scaling(X, self.input_scaling))
 
     def _build_net(self) -> NeuralNet:
         """The uninitialised skorch net for ``n_features_in_`` on ``device_`` (also used to load model files)."""
@@ -471,12 +547,13 @@ class BagTrainingMixin(CachesPerVideoSet, SnippetScoresMixin):
         ``'auto'``: enough batches of ``batch_size`` bags to deal the larger
         pool once, ``ceil(max(ceil(n_pos / C), ceil(n_neg / C)) / batch_size)``
         with ``C = bag_size`` in mode ``'pseudo'`` and ``C = 1`` (a bag is a
-        video) in mode ``'video'``.
+        video) in mode ``'video'``, and never fewer than ``min_iterations``.
         """
         if self.iterations_per_epoch != "auto":
             return int(self.iterations_per_epoch)
         per_bag = 1 if self.mode == "video" else self.bag_size
-        return math.ceil(max(math.ceil(n_pos / per_bag), math.ceil(n_neg / per_bag)) / self.batch_size)
+        one_pass = math.ceil(max(math.ceil(n_pos / per_bag), math.ceil(n_neg / per_bag)) / self.batch_size)
+        return max(one_pass, int(self.min_iterations))
 
     def _epoch(self, X: VideoSet, data: dict) -> None:
         scores = data["scores"]

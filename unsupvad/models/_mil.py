@@ -11,7 +11,8 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils._param_validation import Interval
 from torch import nn
 
-from ._bags import BAG_PARAMETER_CONSTRAINTS, SCORE_BATCH, BagTrainingMixin
+from ._bags import BAG_PARAMETER_CONSTRAINTS, SCORE_BATCH, BagTrainingMixin, FeatureStandardizer
+from ._base import float64_copy
 
 
 class MILNet(nn.Module):
@@ -24,10 +25,16 @@ class MILNet(nn.Module):
         The first hidden layer has a ReLU, the later ones are linear (as in
         the paper, which names ReLU for the first FC layer only).
     dropout : float, default=0.6
+
+    Notes
+    -----
+    ``input_norm`` standardises the input features first (the identity until
+    its buffers are set, see :class:`MIL`'s ``input_scaling``).
     """
 
     def __init__(self, n_features: int, hidden_dims=(512, 32), dropout: float = 0.6):
         super().__init__()
+        self.input_norm = FeatureStandardizer(n_features)
         layers: list[nn.Module] = []
         sizes = [n_features, *hidden_dims]
         for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
@@ -42,7 +49,7 @@ class MILNet(nn.Module):
 
     def snippet_scores(self, x: torch.Tensor) -> torch.Tensor:
         """``(..., crops, D)`` → crop-averaged scores ``(...)``."""
-        return self.layers(x).squeeze(-1).mean(-1)
+        return self.layers(self.input_norm(x)).squeeze(-1).mean(-1)
 
     def forward(self, pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
         """Positive and negative bags ``(B, C, crops, D)`` → scores ``(2B, C)``, positives first."""
@@ -114,6 +121,14 @@ class MIL(BagTrainingMixin, OutlierMixin, BaseEstimator):
         Bags of each class per iteration.
     iterations_per_epoch : 'auto' or int, default='auto'
         As for :class:`RTFM`.
+    min_iterations : int, default=10
+        Floor of ``iterations_per_epoch='auto'``, as for :class:`RTFM`.
+    input_scaling : {'rms', 'standard', 'none'}, default='rms'
+        As for :class:`RTFM` (not in Sultani et al.). The default divides the
+        features by their root mean square only: centring every dimension
+        (``'standard'``) made MIL fit label noise faster (held-out snippet
+        AUC 0.87-0.90 instead of 0.93 with 20 % of the labels flipped, see
+        ``tests/test_mil.py``), while one scale keeps it unit-free.
     max_epochs : int, default=20
         Epochs of :meth:`fit` (see :class:`RTFM`); :meth:`partial_fit` runs
         one. With noisy labels the ranking loss starts fitting the noise
@@ -150,8 +165,8 @@ class MIL(BagTrainingMixin, OutlierMixin, BaseEstimator):
 
     def __init__(self, *, hidden_dims=(512, 32), dropout=0.6, smoothness=8e-5, sparsity=8e-5,
                  bag_size=16, bag_sampling="random", mode="pseudo", batch_size=32,
-                 iterations_per_epoch="auto", max_epochs=20, lr=1e-3, weight_decay=5e-4,
-                 contamination="auto", random_state=None, device="auto", verbose=0):
+                 iterations_per_epoch="auto", min_iterations=10, input_scaling="rms", max_epochs=20, lr=1e-3,
+                 weight_decay=5e-4, contamination="auto", random_state=None, device="auto", verbose=0):
         self.hidden_dims = hidden_dims
         self.dropout = dropout
         self.smoothness = smoothness
@@ -161,6 +176,8 @@ class MIL(BagTrainingMixin, OutlierMixin, BaseEstimator):
         self.mode = mode
         self.batch_size = batch_size
         self.iterations_per_epoch = iterations_per_epoch
+        self.min_iterations = min_iterations
+        self.input_scaling = input_scaling
         self.max_epochs = max_epochs
         self.lr = lr
         self.weight_decay = weight_decay
@@ -177,11 +194,12 @@ class MIL(BagTrainingMixin, OutlierMixin, BaseEstimator):
         return MILLoss, {"smooth": self.smoothness, "sparse": self.sparsity}
 
     def _score_selected(self, X) -> np.ndarray:
-        """Score the selected snippets, ``SCORE_BATCH`` at a time."""
+        """Score the selected snippets, ``SCORE_BATCH`` at a time, in float64 (batch-shape invariant)."""
+        module = float64_copy(self.net_.module_)
         out = np.empty(len(X), np.float64)
         for a in range(0, len(X), SCORE_BATCH):
             block = X[a: a + SCORE_BATCH].features()
             block = block[:, None, :] if block.ndim == 2 else block
             x = torch.from_numpy(block).to(self.device_)
-            out[a: a + SCORE_BATCH] = self.net_.module_.snippet_scores(x).cpu().numpy()
+            out[a: a + SCORE_BATCH] = module.snippet_scores(x).cpu().numpy()
         return out

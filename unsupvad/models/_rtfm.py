@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
-from ._bags import BAG_PARAMETER_CONSTRAINTS, BagTrainingMixin
+from ._bags import BAG_PARAMETER_CONSTRAINTS, BagTrainingMixin, FeatureStandardizer
 
 SCORE_CHUNK = 1024
 OFFICIAL_ALPHA = 1e-4
@@ -104,10 +104,13 @@ class RTFMNet(nn.Module):
     -----
     Every Conv1d and Linear weight is Xavier-uniform with zero bias; the
     non-local output BN starts at zero, so the block starts as the identity.
+    ``input_norm`` standardises the input features first (the identity until
+    its buffers are set, see :class:`RTFM`'s ``input_scaling``).
     """
 
     def __init__(self, n_features: int, branch_dim: int = 512, head_dims=(512, 128), dropout: float = 0.7):
         super().__init__()
+        self.input_norm = FeatureStandardizer(n_features)
         self.mtn = MultiScaleTemporalNet(n_features, branch_dim)
         self.drop = nn.Dropout(dropout)
         layers: list[nn.Module] = []
@@ -121,8 +124,13 @@ class RTFMNet(nn.Module):
         nn.init.zeros_(bn.weight)
         nn.init.zeros_(bn.bias)
 
+    def context(self, x: torch.Tensor) -> torch.Tensor:
+        """Non-local context of per-crop sequence chunks ``(n, T, D)``; contexts of chunks add up."""
+        return self.mtn.context(self.input_norm(x).transpose(1, 2))
+
     def sequences(self, x: torch.Tensor, context=None, length=None) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-crop sequences ``(n, T, D)`` → post-dropout features ``(n, T, D)`` and scores ``(n, T)``."""
+        x = self.input_norm(x)
         features = self.drop(self.mtn(x.transpose(1, 2), context, length).transpose(1, 2))
         return features, self.head(features).squeeze(-1)
 
@@ -167,7 +175,7 @@ def score_sequence(net: RTFMNet, features, chunk: int = SCORE_CHUNK, device="cpu
     if n <= chunk:
         return net.sequences(crops_first(0, n))[1].mean(0).cpu().numpy()
     starts = range(0, n, chunk)
-    context = sum(net.mtn.context(crops_first(a, min(a + chunk, n)).transpose(1, 2)) for a in starts)
+    context = sum(net.context(crops_first(a, min(a + chunk, n))) for a in starts)
     out = np.empty(n, np.float32)
     for a in starts:
         b = min(a + chunk, n)
@@ -364,17 +372,29 @@ class RTFM(BagTrainingMixin, OutlierMixin, BaseEstimator):
     selection_dropout : float, default=0.7
         Share of snippets masked out before the training top-k, as released
         (0 ranks all snippets).
-    batch_norm : {'running', 'precise'}, default='running'
+    input_scaling : {'standard', 'rms', 'none'}, default='standard'
+        How input features are scaled before the network, with statistics
+        of the training snippets (all crops pooled) learned when training
+        starts (:meth:`fit`, or the first :meth:`partial_fit`) and kept in
+        the network's state. The network, its margin and its classifier are
+        not invariant to the features' unit: unscaled features a thousand
+        times larger leave a handful of distinct scores, the sigmoid
+        saturates and nothing is learned. ``'standard'``: every dimension
+        z-scored; RTFM then behaves the same on any unit or extractor, and
+        the feature magnitude it ranks by measures the distance from the
+        typical training snippet. ``'rms'``: one scale for all dimensions,
+        the features' root mean square (sign and sparsity kept). ``'none'``:
+        as in the paper and the released code (see ``docs/deviations.rst``).
+    batch_norm : {'precise', 'running'}, default='precise'
         How the MTN's batch-norm statistics used for scoring are estimated.
-        ``'running'``: the exponential running averages (momentum 0.1)
-        updated by the training iterations, as released. They lag the
-        network by a few dozen iterations, which matters when an epoch is
-        short (``iterations_per_epoch='auto'`` on a small training set) and
-        the features are large (2048-d I3D-like): scores then saturate at 1
-        for every snippet. ``'precise'``: after every epoch, recompute them
-        exactly as the average over that epoch's bags, with one extra
-        forward pass and no gradient (not in the paper or the released
-        code).
+        ``'precise'``: after every epoch, recompute them exactly as the
+        average over that epoch's bags, with one extra forward pass and no
+        gradient (not in the paper or the released code). ``'running'``: the
+        exponential running averages (momentum 0.1) updated by the training
+        iterations, as released. They lag the network by a few dozen
+        iterations, which matters when an epoch is short (one epoch per
+        interleaving step) and the features are large (2048-d I3D-like):
+        scores then saturate at 1 for every snippet.
     bag_size : int, default=16
         C, snippets per bag (in ``mode='video'``: segments per video; RTFM
         resampled videos to 32).
@@ -395,7 +415,15 @@ class RTFM(BagTrainingMixin, OutlierMixin, BaseEstimator):
     iterations_per_epoch : 'auto' or int, default='auto'
         ``'auto'``: enough iterations to deal the larger pool once
         (``ceil(max(ceil(n_pos / C), ceil(n_neg / C)) / batch_size)``; C = 1
-        in ``mode='video'``). The official code runs 500 per WS step.
+        in ``mode='video'``), and at least ``min_iterations``. The official
+        code runs 500 per WS step.
+    min_iterations : int, default=10
+        Floor of ``iterations_per_epoch='auto'``. One pass over a small
+        training set is one or two iterations, after which a freshly
+        initialised network ranks snippets almost at random (often inverted):
+        each interleaving step's WS would then hand the wOCC noise as soft
+        labels. The floor only acts below ``10 * batch_size`` bags of the
+        larger class (about 5,000 snippets with the defaults).
     max_epochs : int, default=20
         Epochs of :meth:`fit`; :meth:`partial_fit` runs one. On a
         ShanghaiTech-sized training set (about 11,000 snippets, 10 %
@@ -453,10 +481,10 @@ class RTFM(BagTrainingMixin, OutlierMixin, BaseEstimator):
 
     def __init__(self, *, k=3, margin=100.0, loss="paper", normal_magnitude_term=False, smoothness=8e-4,
                  sparsity="auto", branch_dim=512, head_dims=(512, 128), dropout=0.7,
-                 selection_dropout=0.7, batch_norm="running", bag_size=16, bag_sampling="random", mode="pseudo",
-                 batch_size=32,
-                 iterations_per_epoch="auto", max_epochs=20, lr=1e-3, weight_decay=5e-4,
-                 contamination="auto", random_state=None, device="auto", verbose=0):
+                 selection_dropout=0.7, input_scaling="standard", batch_norm="precise", bag_size=16,
+                 bag_sampling="random", mode="pseudo", batch_size=32, iterations_per_epoch="auto", min_iterations=10,
+                 max_epochs=20, lr=1e-3, weight_decay=5e-4, contamination="auto", random_state=None, device="auto",
+                 verbose=0):
         self.k = k
         self.margin = margin
         self.loss = loss
@@ -467,12 +495,14 @@ class RTFM(BagTrainingMixin, OutlierMixin, BaseEstimator):
         self.head_dims = head_dims
         self.dropout = dropout
         self.selection_dropout = selection_dropout
+        self.input_scaling = input_scaling
         self.batch_norm = batch_norm
         self.bag_size = bag_size
         self.bag_sampling = bag_sampling
         self.mode = mode
         self.batch_size = batch_size
         self.iterations_per_epoch = iterations_per_epoch
+        self.min_iterations = min_iterations
         self.max_epochs = max_epochs
         self.lr = lr
         self.weight_decay = weight_decay
