@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from _helpers import random_feature_videos
 from sklearn.metrics import roc_auc_score
 
 from unsupvad import Video, VideoSet
@@ -90,3 +91,11 @@ def test_bad_inputs():
         model.score_snippets(feats[:, :5])
     with pytest.raises(ValueError, match="lr"):
         FeatureAE(lr=-1).fit(feats)
+
+
+def test_scores_do_not_depend_on_the_batch_they_are_computed_in():
+    X = random_feature_videos([40, 30], d=16, seed=2)
+    est = FeatureAE(hidden=(8, 4), max_epochs=2, device="cpu", random_state=0).fit(X)
+    full = est.score_snippets(X)
+    for idx in (np.arange(3), np.array([69, 5, 41]), np.arange(0, 70, 7)):
+        np.testing.assert_allclose(est.score_snippets(X[idx]), full[idx], rtol=1e-12)  # sklearn asks 1e-7

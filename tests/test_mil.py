@@ -125,3 +125,21 @@ def test_learns_from_noisy_snippet_labels(noisy_synthetic):
     auc = roc_auc_score(y_test, est.score_snippets(X_test))
     print(f"MIL held-out snippet AUC with 20% flipped labels: {auc:.3f}")
     assert auc >= 0.90
+
+
+def test_input_scaling_makes_scores_independent_of_the_feature_unit():
+    X = random_feature_videos([12, 9, 7], d=6, crops=2, seed=3)
+    y = random_snippet_labels(X)
+    big = VideoSet([v.replace(features=v.features * 1000) for v in X.videos])
+    np.testing.assert_allclose(_fit(X, y).score_snippets(X), _fit(big, y).score_snippets(big), atol=1e-5)
+    mean, scale = (t.numpy() for t in (_fit(big, y).net_.module_.input_norm.mean,
+                                       _fit(big, y).net_.module_.input_norm.scale))
+    assert (mean == 0).all() and np.ptp(scale) == 0  # 'rms': one scale, no shift
+
+
+def test_scores_do_not_depend_on_the_batch_they_are_computed_in():
+    X = random_feature_videos([40, 30], d=16, seed=2)
+    est = _fit(X, random_snippet_labels(X))
+    full = est.score_snippets(X)
+    for idx in (np.arange(3), np.array([69, 5, 41]), np.arange(0, 70, 7)):
+        np.testing.assert_allclose(est.score_snippets(X[idx]), full[idx], rtol=1e-12)  # sklearn asks 1e-7

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import weakref
 
 import numpy as np
@@ -53,6 +54,18 @@ def torch_seeded(seed: int, device: torch.device | None = None):
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
+
+
+def float64_copy(module: torch.nn.Module) -> torch.nn.Module:
+    """A float64 copy of ``module`` in eval mode, to score with (small networks only).
+
+    A float32 product sums in an order that depends on the batch's shape and
+    on the machine's kernels, so the same snippet can score differently (by
+    about 1e-7) alone and within a batch. In float64 those differences fall
+    far below float32's resolution: a snippet's score does not depend on what
+    it is scored with.
+    """
+    return copy.deepcopy(module).double().eval()
 
 
 def as_videoset(X, *, need: str | None = None, what: str = "this estimator") -> VideoSet:

@@ -14,7 +14,9 @@ from skorch.callbacks import ProgressBar
 from torch import nn
 
 from .._videoset import VideoSet
-from ._base import SnippetScoresMixin, as_videoset, draw_seed, resolve_device, torch_seeded
+from ._base import SnippetScoresMixin, as_videoset, draw_seed, float64_copy, resolve_device, torch_seeded
+
+SCORE_BATCH = 8192
 
 
 class _AutoEncoder(nn.Module):
@@ -64,8 +66,13 @@ class FeatureAE(SnippetScoresMixin, OutlierMixin, BaseEstimator):
 
     Parameters
     ----------
-    hidden : tuple of int, default=(512, 256)
-        Widths of the encoder layers; the decoder mirrors them.
+    hidden : 'auto' or tuple of int, default='auto'
+        Widths of the encoder layers; the decoder mirrors them. ``'auto'``:
+        a quarter and an eighth of the feature size D (at least 1 each),
+        i.e. (512, 256) on 2048-d I3D features (GCL's widths) and (4, 2) on
+        16 track features, so that the code is always narrower than the
+        input (an autoencoder as wide as its input can learn the identity
+        and then reconstructs anomalies as well as anything else).
     lr : float, default=1e-3
     weight_decay : float, default=5e-4
     batch_size : int, default=256
@@ -81,7 +88,7 @@ class FeatureAE(SnippetScoresMixin, OutlierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "hidden": [tuple, list],
+        "hidden": [StrOptions({"auto"}), tuple, list],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -92,7 +99,7 @@ class FeatureAE(SnippetScoresMixin, OutlierMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    def __init__(self, hidden=(512, 256), *, lr=1e-3, weight_decay=5e-4, batch_size=256, max_epochs=10,
+    def __init__(self, hidden="auto", *, lr=1e-3, weight_decay=5e-4, batch_size=256, max_epochs=10,
                  contamination="auto", random_state=None, device="auto", verbose=0):
         self.hidden = hidden
         self.lr = lr
@@ -137,12 +144,17 @@ class FeatureAE(SnippetScoresMixin, OutlierMixin, BaseEstimator):
     def _build_net(self) -> WeightedReconstructionNet:
         """The uninitialised skorch net for ``n_features_in_`` on ``device_`` (also used to load model files)."""
         return WeightedReconstructionNet(
-            _AutoEncoder, module__n_features=self.n_features_in_, module__hidden=tuple(self.hidden),
+            _AutoEncoder, module__n_features=self.n_features_in_, module__hidden=self._hidden_widths(),
             criterion=nn.MSELoss, optimizer=torch.optim.Adam, lr=self.lr,
             optimizer__weight_decay=self.weight_decay, batch_size=self.batch_size, max_epochs=1,
             train_split=None, iterator_train__shuffle=True, device=str(self.device_),
             callbacks=[ProgressBar()] if self.verbose else [], verbose=0,
         )
+
+    def _hidden_widths(self) -> tuple[int, ...]:
+        if self.hidden == "auto":
+            return (max(1, self.n_features_in_ // 4), max(1, self.n_features_in_ // 8))
+        return tuple(self.hidden)
 
     def _train(self, X, sample_weight, epochs: int):
         X = as_videoset(X, need="features", what="FeatureAE")
@@ -175,8 +187,15 @@ class FeatureAE(SnippetScoresMixin, OutlierMixin, BaseEstimator):
         return ((feats - self.mean_) / self.scale_).astype(np.float32)
 
     def _reconstruction_error(self, feats: np.ndarray) -> np.ndarray:
-        recon = self.net_.predict({"x": feats, "sample_weight": np.ones(len(feats), np.float32)})
-        return ((recon - feats) ** 2).mean(axis=1).astype(np.float64)
+        """Mean squared reconstruction error per row, computed in float64 (batch-shape invariant)."""
+        module = float64_copy(self.net_.module_)
+        x = torch.as_tensor(feats, dtype=torch.float64, device=self.device_)
+        out = np.empty(len(feats), np.float64)
+        with torch.no_grad():
+            for a in range(0, len(feats), SCORE_BATCH):
+                block = x[a: a + SCORE_BATCH]
+                out[a: a + len(block)] = ((module(block) - block) ** 2).mean(dim=1).cpu().numpy()
+        return out
 
     def _set_offset(self, feats: np.ndarray) -> None:
         share = 0.1 if self.contamination == "auto" else self.contamination
