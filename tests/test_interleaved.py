@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.metrics import roc_auc_score
 
 from unsupvad import Video, VideoSet
+from unsupvad._health import DegenerateLoopWarning
 from unsupvad._interleaved import FrameAUCMonitor, InterleavedVAD
 
 
@@ -61,6 +62,35 @@ class CentroidWS(BaseEstimator):
         feats = X.features().reshape(len(X), -1)
         z = (feats - self.centre_) @ self.direction_ / (np.linalg.norm(self.direction_) + 1e-9)
         return 1 / (1 + np.exp(-z))
+
+
+class ConstantWS(CentroidWS):
+    """A WS that scores every snippet ``value`` whatever it was trained on (a saturated network)."""
+
+    def __init__(self, value=1.0, random_state=None, device="cpu"):
+        self.value = value
+        super().__init__(random_state=random_state, device=device)
+
+    def score_snippets(self, X):
+        return np.full(len(X), self.value)
+
+
+class EchoWS(CentroidWS):
+    """A WS that scores its last training labels exactly: 1.0 for the positives, 0.0 for the others."""
+
+    def __init__(self, bag_size=16, random_state=None, device="cpu"):
+        self.bag_size = bag_size
+        super().__init__(random_state=random_state, device=device)
+
+    def score_snippets(self, X):
+        return self.received_labels_[-1].astype(float)
+
+
+class RandomWOCC(GaussianWOCC):
+    """A wOCC whose snippet ranking is new noise at every step: the top sets share ever less."""
+
+    def score_snippets(self, X):
+        return np.random.default_rng(len(self.received_weights_) + 100 * self.random_state).random(len(X))
 
 
 def make_videos(n_videos=12, t=20, d=6, seed=0, with_labels=True):
@@ -117,10 +147,11 @@ def test_ws_is_trained_on_the_rank_labels_of_the_wocc():
     scores = wocc.score_snippets(X)
     top = np.argsort(-scores, kind="stable")[: model.thresholds_[0]]
     np.testing.assert_array_equal(np.flatnonzero(labels), np.sort(top))
-    # the first wOCC of module 1 sees Beta(1, 5) soft labels, the second 1 - WS scores
+    # the first wOCC of module 1 sees Beta(1, 5) soft labels, the second 1 - WS scores (Eq. 6, floored)
     first = wocc.received_weights_[0]
     assert 0.75 < first.mean() < 0.9
-    np.testing.assert_allclose(wocc.received_weights_[1], 1 - spy.ws_scores[0], rtol=1e-5)
+    expected = np.maximum(1 - spy.ws_scores[0], model.weight_floor)
+    np.testing.assert_allclose(wocc.received_weights_[1], expected, rtol=1e-5, atol=1e-7)
 
 
 def test_same_random_state_same_result():
@@ -258,3 +289,60 @@ def test_pipeline_with_a_transformer_on_the_feature_path():
     pipe.fit(feats)
     assert pipe.decision_function(feats).shape == (len(feats),)
     assert set(np.unique(pipe.predict(feats))) <= {-1, 1}
+
+
+def test_a_ws_scoring_every_snippet_1_warns_and_keeps_the_soft_labels():
+    X = make_videos()
+    model = InterleavedVAD(GaussianWOCC(), ConstantWS(1.0), max_modules=1, module_steps=3, device="cpu",
+                           random_state=0)
+    with pytest.warns(DegenerateLoopWarning) as caught:
+        model.fit(X)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 3
+    for step, message in enumerate(messages, start=1):
+        assert f"module 1, step {step}: the WS scores are degenerate" in message
+        assert "score spread 0 < 0.01" in message and "100% of the snippets score about 1" in message
+    weights = model.wocc_.received_weights_
+    assert len(weights) == 3 and weights[0].min() > 0  # nothing to train on never happens
+    np.testing.assert_array_equal(weights[1], weights[0])  # the fallback: previous soft labels kept
+    np.testing.assert_array_equal(weights[2], weights[0])
+    assert [r["ws_degenerate"] for r in model.history_] == [True] * 3
+    assert model.history_[0]["ws_saturated"] == 1.0 and model.history_[0]["ws_spread"] == 0.0
+    assert model.n_steps_ == 3  # a degenerate step never counts as a converged module
+
+
+def test_a_saturated_ws_score_leaves_the_object_in_training_with_the_floor_weight():
+    X = make_videos()
+    model = InterleavedVAD(GaussianWOCC(), EchoWS(bag_size=1), max_modules=1, module_steps=2, device="cpu",
+                           random_state=0).fit(X)
+    labels = model.ws_.received_labels_[0]
+    second = model.wocc_.received_weights_[1]
+    np.testing.assert_allclose(second[labels == 1], model.weight_floor, rtol=1e-4)  # w = 1 - 1e-3, not 1
+    np.testing.assert_array_equal(second[labels == 0], 1.0)
+    record = model.history_[0]
+    assert not record["ws_degenerate"] and record["ws_agreement"] == 1.0
+    assert record["ws_saturated"] == pytest.approx(labels.mean())
+    exact = InterleavedVAD(GaussianWOCC(), EchoWS(bag_size=1), max_modules=1, module_steps=2, weight_floor=0,
+                           device="cpu", random_state=0).fit(X)
+    np.testing.assert_array_equal(exact.wocc_.received_weights_[1][labels == 1], 0.0)  # the paper's Eq. 6
+
+
+def test_the_threshold_never_goes_below_the_positive_bag_size():
+    X = make_videos()  # 240 snippets: each top set holds 36, random top sets soon share fewer than 16
+    model = InterleavedVAD(RandomWOCC(random_state=0), EchoWS(bag_size=16), max_modules=6, module_steps=2,
+                           device="cpu", random_state=0).fit(X)
+    assert model.termination_condition_ == "min_threshold"
+    assert min(model.thresholds_) >= 16
+    assert model.consensus_size_ < 16 and model.n_modules_ < 6
+    tiny = InterleavedVAD(GaussianWOCC(), EchoWS(bag_size=16), initial_ratio=0.01, max_modules=1,
+                          module_steps=1, device="cpu", random_state=0).fit(X)
+    assert tiny.thresholds_ == [16]  # ceil(0.01 * 240) = 3 is raised to the bag size
+
+
+def test_loop_health_is_recorded_at_every_step():
+    X = make_videos()
+    model = make_model().fit(X)
+    for record in model.history_:
+        assert {"ws_saturated", "ws_spread", "ws_agreement", "wocc_weight_ess", "ws_degenerate"} <= set(record)
+        assert 0 <= record["ws_saturated"] <= 1 and 0 < record["wocc_weight_ess"] <= 1
+        assert record["ws_agreement"] > 0.5 and not record["ws_degenerate"]

@@ -15,6 +15,7 @@ stopping criterion.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from numbers import Integral, Real
 
@@ -25,7 +26,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _rules
+from . import _health, _rules
+from ._health import DegenerateLoopWarning
 from ._videoset import VideoSet
 from .models._base import SnippetScoresMixin, as_videoset, resolve_device
 
@@ -73,6 +75,13 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         Eq. 6: an object's w is the WS score of the snippet containing it
         (its centre frame), or (the official code) the largest WS score of
         the snippets it touches.
+    weight_floor : float, default=1e-3
+        Guard of Eq. 6: an object's training weight ``1 - w`` is at least
+        this, so a WS score of exactly 1 (a float32 sigmoid saturates near
+        logit 17) leaves the object in training with a tiny weight instead
+        of silently removing it, and a WS that scores every snippet 1 cannot
+        leave the wOCC with nothing to train on. 0 is the paper's exact
+        ``w = x̂``. Objects of unselected snippets still get ``w = 1``.
     weighted : bool, default=True
         False is the ablation of Table 4 without soft labels: w is the hard
         0/1 label of the object's snippet under the current T_ws, so the OCC
@@ -80,6 +89,11 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
     adaptive_threshold : bool, default=True
         False is the ablation with T_ws fixed at ``ceil(R N)`` in every
         module (the stopping rule then never fires before ``max_modules``).
+        T_ws never goes below the WS's positive bag size (its ``bag_size``
+        parameter, 16 by default; 1 for a WS without one or in
+        ``mode='video'``): when the consensus of Eq. 8 is smaller, positive
+        bags could not be formed without repeating snippets, and the
+        repetition ends (``termination_condition_ = 'min_threshold'``).
     first_change : {'paper', 'official'}, default='paper'
         Which threshold drop is the stopping rule's reference, see
         :func:`unsupvad._rules.should_stop`.
@@ -117,14 +131,26 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         T_ws used by each module.
     n_modules_, n_steps_ : int
         Modules run and total steps.
-    termination_condition_ : {'converged', 'max_modules'}
-        Why the repetition stopped.
+    termination_condition_ : {'converged', 'min_threshold', 'max_modules'}
+        Why the repetition stopped: the stopping criterion, a consensus
+        smaller than the positive bag size, or the module cap.
     consensus_size_ : int
         Size of the intersection of every wOCC's top set after the last
         module (Eq. 8).
     history_ : list of dict
         One record per step: module, step, T_ws, positives, losses,
-        durations, weight and label changes, monitor metrics.
+        durations, weight and label changes, monitor metrics, and the loop's
+        health (all label-free): ``ws_saturated`` (share of training
+        snippets the WS scores within 1e-3 of 1), ``ws_spread`` (standard
+        deviation of its training scores), ``ws_agreement`` (AUC of its
+        scores against the pseudo-labels of the step), ``wocc_weight_ess``
+        (effective sample share, Kish, of the wOCC's training weights
+        ``1 - w`` in the step) and ``ws_degenerate``. A degenerate step (no
+        spread, agreement below 0.5, or saturation more than 0.2 above the
+        share labelled positive) raises a :class:`DegenerateLoopWarning`
+        naming its module and step, and its WS scores do not become soft
+        labels: the next wOCC step keeps the previous ``w``. A degenerate
+        step never counts as a converged module.
     offset_ : float
         ``decision_function = score_samples - offset_``, for the current
         ``scorer`` (read from ``offsets_``).
@@ -146,6 +172,7 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         "init": [StrOptions({"beta", "uniform"})],
         "beta": [tuple, list],
         "weight_rule": [StrOptions({"centre", "max"})],
+        "weight_floor": [Interval(Real, 0, 1, closed="left")],
         "weighted": ["boolean"],
         "adaptive_threshold": ["boolean"],
         "first_change": [StrOptions({"paper", "official"})],
@@ -160,8 +187,8 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
 
     def __init__(self, wocc, ws, *, initial_ratio=0.15, stop_ratio=0.1, max_modules=6, module_steps="auto",
                  convergence_tol=0.02, max_module_steps=10, init="beta", beta=(1, 5), weight_rule="centre",
-                 weighted=True, adaptive_threshold=True, first_change="paper", supervision="none", scorer="ws",
-                 contamination="auto", device="auto", random_state=None, verbose=0, callbacks=None):
+                 weight_floor=1e-3, weighted=True, adaptive_threshold=True, first_change="paper", supervision="none",
+                 scorer="ws", contamination="auto", device="auto", random_state=None, verbose=0, callbacks=None):
         self.wocc = wocc
         self.ws = ws
         self.initial_ratio = initial_ratio
@@ -173,6 +200,7 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         self.init = init
         self.beta = beta
         self.weight_rule = weight_rule
+        self.weight_floor = weight_floor
         self.weighted = weighted
         self.adaptive_threshold = adaptive_threshold
         self.first_change = first_change
@@ -215,7 +243,8 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
             raise ValueError("the wOCC found no training objects in X (no track long enough?)")
         object_snippet = self._object_snippet_index(X, objects)
         n_candidates = int(candidates.sum())
-        threshold = _rules.initial_threshold(n_candidates, self.initial_ratio)
+        min_threshold = self._min_threshold(n_candidates)
+        threshold = max(_rules.initial_threshold(n_candidates, self.initial_ratio), min_threshold)
 
         w = self._initial_weights(len(objects), np.random.default_rng(rng.randint(2**31 - 1)))
         self.thresholds_, self.history_ = [], []
@@ -230,7 +259,11 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
             self.wocc_, self.ws_ = wocc, ws
             self.n_modules_ = module
             if self.adaptive_threshold:
-                threshold = max(1, int(consensus.sum().item()))
+                agreed = int(consensus.sum().item())
+                if agreed < min_threshold:
+                    self.termination_condition_ = "min_threshold"
+                    break
+                threshold = agreed
             if _rules.should_stop(self.thresholds_ + [threshold], self.stop_ratio, self.first_change):
                 self.termination_condition_ = "converged"
                 break
@@ -238,6 +271,12 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         self.consensus_size_ = int(consensus.sum().item())
         self._set_offset(training_scores, len(X))
         return self
+
+    def _min_threshold(self, n_candidates: int) -> int:
+        """The smallest T_ws: the WS's positive bag size (1 without one), below the number of candidates."""
+        params = self.ws.get_params(deep=False)
+        bag = 1 if params.get("mode") == "video" else int(params.get("bag_size", 1))
+        return max(1, min(bag, n_candidates - 1))
 
     def _as_videoset(self, X, reset: bool) -> VideoSet:
         """A VideoSet as is; a plain feature array checked like any scikit-learn input."""
@@ -314,7 +353,8 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         for step in range(1, self._max_steps() + 1):
             record = {"module": module, "step": step, "threshold": threshold}
             tic = time.perf_counter()
-            wocc.partial_fit(X, sample_weight=(1.0 - w).cpu().numpy())
+            training_weight = 1.0 - w
+            wocc.partial_fit(X, sample_weight=training_weight.cpu().numpy())
             wocc_raw = np.asarray(wocc.score_snippets(X), dtype=np.float64)
             wocc_scores = torch.as_tensor(wocc_raw, dtype=torch.float32, device=self.device_)
             record["wocc_seconds"] = time.perf_counter() - tic
@@ -325,13 +365,30 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
             ws_raw = np.asarray(ws.score_snippets(X), dtype=np.float64)
             ws_scores = torch.as_tensor(ws_raw, dtype=torch.float32, device=self.device_)
             record["ws_seconds"] = time.perf_counter() - tic
-            new_w = self._next_weights(ws_scores, object_snippet, threshold)
+            degenerate = self._check_health(record, ws_scores, labels, training_weight)
+            new_w = w if degenerate else self._next_weights(ws_scores, object_snippet, threshold)
             record.update(self._step_stats(wocc, ws, labels, previous_labels, w, new_w))
             w, previous_labels = new_w, labels
             self._notify(record, wocc=wocc, ws=ws)
-            if self.module_steps == "auto" and step > 1 and record["weight_change"] <= self.convergence_tol:
+            if (self.module_steps == "auto" and step > 1 and not degenerate
+                    and record["weight_change"] <= self.convergence_tol):
                 break
         return wocc, ws, w, top_sets, {"wocc": wocc_raw, "ws": ws_raw}
+
+    def _check_health(self, record: dict, ws_scores: torch.Tensor, labels: torch.Tensor,
+                      training_weight: torch.Tensor) -> bool:
+        """Add the step's loop-health statistics to ``record``; warn and return True when it is degenerate."""
+        record.update(_health.ws_health(ws_scores, labels))
+        record["wocc_weight_ess"] = _health.effective_sample_share(training_weight)
+        reasons = _health.degeneracy(record, float(labels.double().mean().item()))
+        record["ws_degenerate"] = bool(reasons)
+        if reasons:
+            warnings.warn(
+                f"InterleavedVAD module {record['module']}, step {record['step']}: the WS scores are degenerate "
+                f"({'; '.join(reasons)}); the next wOCC step keeps the previous soft labels",
+                DegenerateLoopWarning, stacklevel=4,
+            )
+        return bool(reasons)
 
     @staticmethod
     def _ws_extras(ws, wocc_scores: torch.Tensor) -> dict:
@@ -351,7 +408,8 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
 
     def _next_weights(self, ws_scores, object_snippet, threshold):
         if self.weighted:
-            return self._weights_from_snippets(ws_scores, object_snippet)
+            soft = ws_scores.clamp(0.0, 1.0 - self.weight_floor)
+            return self._weights_from_snippets(soft, object_snippet)
         hard = _rules.rank_labels(ws_scores, threshold).float()
         return self._weights_from_snippets(hard, object_snippet)
 
