@@ -87,6 +87,8 @@ ROWS = [
     ("3", "alldata", "alldata", None, "STG-NF AllData (unweighted STGNF, box5)"),
     ("4", "stgnf_rtfm_wocc", "stgnf_rtfm", "wocc", "InterleavedVAD(STGNF + RTFM): wOCC"),
     ("4", "stgnf_rtfm_ws", "stgnf_rtfm", "ws", "InterleavedVAD(STGNF + RTFM): WS"),
+    ("4'", "stgnf_rtfm_wocc_last", "stgnf_rtfm", "wocc_last", "row 4, last module's models only (paper): wOCC"),
+    ("4'", "stgnf_rtfm_ws_last", "stgnf_rtfm", "ws_last", "row 4, last module's models only (paper): WS"),
     ("5", "ae_rtfm_wocc", "ae_rtfm", "wocc", "InterleavedVAD(FeatureAE + RTFM): wOCC"),
     ("5", "ae_rtfm_ws", "ae_rtfm", "ws", "InterleavedVAD(FeatureAE + RTFM): WS"),
     ("6", "stgnf_mil_wocc", "stgnf_mil", "wocc", "InterleavedVAD(STGNF + MIL): wOCC"),
@@ -116,7 +118,7 @@ def make_config(args: argparse.Namespace) -> dict:
         "alldata_epochs": 1 if quick else 8,
         "interleaved": {"max_modules": 2 if quick else 4, "module_steps": "auto",
                         "max_module_steps": 2 if quick else 3},
-        "feature_ae": {"hidden": [4, 2]},
+        "feature_ae": {},
         "rtfm": {},
         "mil": {},
         "iforest": {},
@@ -155,13 +157,6 @@ REDUCTIONS = [
                "17 steps on ShanghaiTech, the official code 6 per module.",
     },
     {
-        "what": "FeatureAE hidden (row 5)",
-        "default": [512, 256], "used": [4, 2],
-        "why": "not a speed reduction: the default widths are D/4 and D/8 of the 2048-d I3D features they were "
-               "made for; on the 16 TrackSnippetFeatures they would be an overcomplete autoencoder that can "
-               "learn the identity. The default's ratios to the input size are kept (16/4, 16/8).",
-    },
-    {
         "what": "TrackSnippetFeatures standardize",
         "default": False, "used": True,
         "why": "the features mix counts and speeds on very different scales; z-scored with the mean and std of "
@@ -174,9 +169,11 @@ UNCHANGED = (
     "STGNF: seg_len 24, 8 flows, max_missing 2, Adam lr 5e-4, wd 5e-4, batch 256, flip augmentation, "
     "snippet_scoring 'mean', smoothing sigmas 1..6; STG-NF AllData: 8 epochs (STG-NF's). RTFM and MIL: library "
     "defaults (bags of 16, 32+32 bags per iteration, iterations_per_epoch 'auto' = one pass over the larger "
-    "pseudo-label pool, about 20 iterations here, k 3, margin 100). InterleavedVAD: R 0.15, Q 0.1, Beta(1, 5) "
-    "start, weight_rule 'centre', first_change 'paper'. IsolationForest: scikit-learn defaults (100 trees, "
-    "256 samples each)."
+    "pseudo-label pool, at least min_iterations 10, about 20 iterations here; RTFM k 3, margin 100, "
+    "input_scaling 'standard', batch_norm 'precise'; MIL input_scaling 'rms'). InterleavedVAD: R 0.15, Q 0.1, "
+    "Beta(1, 5) start, weight_rule 'centre', weight_floor 1e-3, first_change 'paper', ensemble 'modules' (rows "
+    "4' score the same fits with the last module's models only, as in the paper). IsolationForest: scikit-learn "
+    "defaults (100 trees, 256 samples each)."
 )
 
 
@@ -188,7 +185,7 @@ def model_template(name: str, cfg: dict):
     if name == "stgnf":
         return stgnf_template(cfg)
     if name == "feature_ae":
-        return FeatureAE(hidden=tuple(cfg["feature_ae"]["hidden"]), device=cfg["device"])
+        return FeatureAE(**cfg["feature_ae"], device=cfg["device"])
     if name == "rtfm":
         return RTFM(**cfg["rtfm"], device=cfg["device"])
     if name == "mil":
@@ -307,18 +304,20 @@ def _run_interleaved(kind: str, train: VideoSet, test: VideoSet, seed: int, cfg:
 
     labels = train_snippet_labels(cfg, train)  # after the fit: diagnostic only
     last_threshold = model.thresholds_[-1]
-    diagnostics = {
-        "wocc": pseudo_label_quality(model.wocc_.score_snippets(train), labels, last_threshold),
-        "ws": pseudo_label_quality(model.ws_.score_snippets(train), labels, last_threshold),
-    }
-    if isinstance(model.wocc_, STGNF):
-        model.wocc_.set_params(score_stride=cfg["stgnf_test_score_stride"])
+    combinations = [(scorer, ensemble) for ensemble in ("modules", "last") for scorer in ("wocc", "ws")]
+    diagnostics = {(scorer, ensemble): pseudo_label_quality(
+        model.set_params(scorer=scorer, ensemble=ensemble).score_snippets(train), labels, last_threshold)
+        for scorer, ensemble in combinations}
+    for models in model.module_models_:
+        if isinstance(models["wocc"], STGNF):
+            models["wocc"].set_params(score_stride=cfg["stgnf_test_score_stride"])
     scores, score_seconds = {}, {}
-    for scorer in ("wocc", "ws"):
+    for scorer, ensemble in combinations:  # the default, and the paper's models of the last module (same fit)
+        key = scorer if ensemble == "modules" else f"{scorer}_last"
         tic = time.perf_counter()
-        frames = model.set_params(scorer=scorer).score_frames(test)
-        score_seconds[scorer] = time.perf_counter() - tic
-        scores[scorer] = {"test": test_metrics(test, frames), "diagnostic": diagnostics[scorer]}
+        frames = model.set_params(scorer=scorer, ensemble=ensemble).score_frames(test)
+        score_seconds[key] = time.perf_counter() - tic
+        scores[key] = {"test": test_metrics(test, frames), "diagnostic": diagnostics[scorer, ensemble]}
     last = [r for r in model.history_ if r["module"] == model.n_modules_]
     return {
         "fit_seconds": fit_seconds, "fit_cpu_seconds": fit_cpu, "score_seconds": score_seconds, "scores": scores,

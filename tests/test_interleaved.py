@@ -346,3 +346,25 @@ def test_loop_health_is_recorded_at_every_step():
         assert {"ws_saturated", "ws_spread", "ws_agreement", "wocc_weight_ess", "ws_degenerate"} <= set(record)
         assert 0 <= record["ws_saturated"] <= 1 and 0 < record["wocc_weight_ess"] <= 1
         assert record["ws_agreement"] > 0.5 and not record["ws_degenerate"]
+
+
+def test_ensemble_of_the_modules_final_models_and_the_papers_last_module():
+    X = make_videos()
+    model = make_model(module_steps=2).fit(X)
+    assert model.n_modules_ >= 2 and len(model.module_models_) == model.n_modules_
+    assert model.ws_ is model.module_models_[-1]["ws"] and model.wocc_ is model.module_models_[-1]["wocc"]
+    ws_parts = [m["ws"].score_snippets(X) for m in model.module_models_]
+    np.testing.assert_allclose(model.anomaly_score(X), np.mean(ws_parts, axis=0))
+    wocc_parts = [(m["wocc"].score_snippets(X).astype(np.float64) - mean) / std
+                  for m, (mean, std) in zip(model.module_models_, model.wocc_standardization_)]
+    np.testing.assert_allclose(model.set_params(scorer="wocc").anomaly_score(X), np.mean(wocc_parts, axis=0))
+    assert len(model.wocc_standardization_) == model.n_modules_  # each wOCC's own training scale
+    assert all(std > 0 and np.isfinite(mean) for mean, std in model.wocc_standardization_)
+    last = make_model(module_steps=2, ensemble="last").fit(X)
+    assert last.thresholds_ == model.thresholds_  # the ensemble changes scoring only, never training
+    np.testing.assert_array_equal(last.anomaly_score(X), last.ws_.score_snippets(X))
+    np.testing.assert_array_equal(last.set_params(scorer="wocc").anomaly_score(X), last.wocc_.score_snippets(X))
+    frames = model.set_params(scorer="ws").score_frames(X)
+    expected = X.snippets_to_frames(model.anomaly_score(X))
+    for f, e in zip(frames, expected):
+        np.testing.assert_allclose(f, e)

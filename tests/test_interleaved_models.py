@@ -25,6 +25,9 @@ def tiny_model(**kw):
 def test_fit_and_score_with_the_real_networks(split):
     train, test = split
     model = tiny_model().fit(train)
+    for models in model.module_models_:  # the kept models hold no data prepared from the training set
+        for est in models.values():
+            assert est._videoset_cache()._entries == {}
     assert model.n_modules_ == len(model.thresholds_) and model.n_steps_ == 2 * model.n_modules_
     assert all(a >= b for a, b in zip(model.thresholds_, model.thresholds_[1:]))
     assert {"wocc_loss", "ws_loss"} <= set(model.history_[0])

@@ -106,6 +106,16 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         videos are fixed as normal.
     scorer : {'ws', 'wocc'}, default='ws'
         Which fitted model scores new videos (the paper reports both).
+    ensemble : {'modules', 'last'}, default='modules'
+        Which models score new videos. ``'last'`` (the paper): the models of
+        the last module. ``'modules'``: the final models of every module,
+        averaged: the WS's scores (probabilities) as they are, the wOCC's
+        after standardising each with the mean and standard deviation of
+        its own training-snippet scores. Each module trains both models from
+        scratch, so its final models are a restart of the method at a
+        refined threshold; their mean cuts the seed-to-seed spread of one fit
+        at no training cost (scoring costs one pass per module). Labels are
+        never involved.
     contamination : 'auto' or float, default='auto'
         Sets ``offset_`` for :meth:`predict`. 'auto' uses the method's own
         estimate of the abnormal share: the last threshold T_ws over N, on
@@ -127,6 +137,13 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
     ----------
     wocc_, ws_ : estimators
         The models of the last module.
+    module_models_ : list of dict
+        ``{'wocc': ..., 'ws': ...}``, the final models of every module, in
+        order (the last one holds ``wocc_`` and ``ws_``).
+    wocc_standardization_ : list of (float, float)
+        Per module, the mean and standard deviation of its final wOCC's
+        training-snippet scores (how ``ensemble='modules'`` puts the wOCCs on
+        one scale).
     thresholds_ : list of int
         T_ws used by each module.
     n_modules_, n_steps_ : int
@@ -178,6 +195,7 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         "first_change": [StrOptions({"paper", "official"})],
         "supervision": [StrOptions({"none", "video"})],
         "scorer": [StrOptions({"ws", "wocc"})],
+        "ensemble": [StrOptions({"modules", "last"})],
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "device": [str],
         "random_state": ["random_state"],
@@ -188,7 +206,8 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
     def __init__(self, wocc, ws, *, initial_ratio=0.15, stop_ratio=0.1, max_modules=6, module_steps="auto",
                  convergence_tol=0.02, max_module_steps=10, init="beta", beta=(1, 5), weight_rule="centre",
                  weight_floor=1e-3, weighted=True, adaptive_threshold=True, first_change="paper", supervision="none",
-                 scorer="ws", contamination="auto", device="auto", random_state=None, verbose=0, callbacks=None):
+                 scorer="ws", ensemble="modules", contamination="auto", device="auto", random_state=None, verbose=0,
+                 callbacks=None):
         self.wocc = wocc
         self.ws = ws
         self.initial_ratio = initial_ratio
@@ -206,6 +225,7 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         self.first_change = first_change
         self.supervision = supervision
         self.scorer = scorer
+        self.ensemble = ensemble
         self.contamination = contamination
         self.device = device
         self.random_state = random_state
@@ -248,6 +268,7 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
 
         w = self._initial_weights(len(objects), np.random.default_rng(rng.randint(2**31 - 1)))
         self.thresholds_, self.history_ = [], []
+        self.module_models_, self.wocc_standardization_, module_scores = [], [], []
         consensus = None
         self.termination_condition_ = "max_modules"
         for module in range(1, self.max_modules + 1):
@@ -256,7 +277,8 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
                                                                       threshold, module, rng)
             for top in top_sets:
                 consensus = top.clone() if consensus is None else consensus & top
-            self.wocc_, self.ws_ = wocc, ws
+            self._keep_module(wocc, ws, training_scores)
+            module_scores.append(training_scores)
             self.n_modules_ = module
             if self.adaptive_threshold:
                 agreed = int(consensus.sum().item())
@@ -269,8 +291,28 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
                 break
         self.n_steps_ = len(self.history_)
         self.consensus_size_ = int(consensus.sum().item())
-        self._set_offset(training_scores, len(X))
+        self._set_offset(self._combined_training_scores(module_scores), len(X))
         return self
+
+    def _keep_module(self, wocc, ws, training_scores: dict) -> None:
+        """Keep a finished module's final models (without the data they cached) and its wOCC's scale."""
+        for model in (wocc, ws):
+            cache = getattr(model, "_videoset_cache", None)
+            if cache is not None:
+                cache().clear()
+        self.module_models_.append({"wocc": wocc, "ws": ws})
+        scores = training_scores["wocc"]
+        self.wocc_standardization_.append((float(scores.mean()), float(max(scores.std(), 1e-12))))
+
+    def _combined_training_scores(self, module_scores: list[dict]) -> dict:
+        """The training-snippet scores of the scoring models, combined as ``ensemble`` says."""
+        if self.ensemble == "last":
+            return module_scores[-1]
+        return {
+            "ws": np.mean([m["ws"] for m in module_scores], axis=0),
+            "wocc": np.mean([(m["wocc"] - mean) / std for m, (mean, std)
+                             in zip(module_scores, self.wocc_standardization_)], axis=0),
+        }
 
     def _min_threshold(self, n_candidates: int) -> int:
         """The smallest T_ws: the WS's positive bag size (1 without one), below the number of candidates."""
@@ -448,23 +490,43 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
                          for name, scores in training_scores.items()}
 
     @property
+    def wocc_(self):
+        """The wOCC of the last module."""
+        check_is_fitted(self, "module_models_")
+        return self.module_models_[-1]["wocc"]
+
+    @property
+    def ws_(self):
+        """The WS of the last module."""
+        check_is_fitted(self, "module_models_")
+        return self.module_models_[-1]["ws"]
+
+    @property
     def offset_(self) -> float:
         """``decision_function = score_samples - offset_``, for the current ``scorer``."""
         return self.offsets_[self.scorer]
 
     # ------------------------------------------------------------------ scoring
-    def _scoring_model(self):
-        check_is_fitted(self, "offset_")
-        return self.ws_ if self.scorer == "ws" else self.wocc_
+    def _scoring_models(self) -> list[tuple[object, float, float]]:
+        """``(model, shift, scale)`` of every model that scores: ``(score - shift) / scale``, then the mean."""
+        check_is_fitted(self, "offsets_")
+        modules = self.module_models_ if self.ensemble == "modules" else self.module_models_[-1:]
+        if self.scorer == "ws":
+            return [(m["ws"], 0.0, 1.0) for m in modules]
+        if self.ensemble == "last":
+            return [(self.wocc_, 0.0, 1.0)]
+        return [(m["wocc"], mean, std) for m, (mean, std) in zip(modules, self.wocc_standardization_)]
 
     def score_snippets(self, X) -> np.ndarray:
-        """Anomaly score of every snippet (higher = more abnormal), from ``scorer``.
+        """Anomaly score of every snippet (higher = more abnormal), from ``scorer`` and ``ensemble``.
 
         ``anomaly_score`` is the same; ``score_samples``, ``decision_function``
         and ``predict`` follow scikit-learn's sign (higher = more normal).
         """
-        model = self._scoring_model()
-        return np.asarray(model.score_snippets(self._as_videoset(X, reset=False)), dtype=np.float64)
+        X = self._as_videoset(X, reset=False)
+        parts = [(np.asarray(model.score_snippets(X), dtype=np.float64) - shift) / scale
+                 for model, shift, scale in self._scoring_models()]
+        return np.mean(parts, axis=0)
 
     def score_frames(self, X) -> list[np.ndarray]:
         """Frame anomaly scores per video (higher = more abnormal), each model's own protocol.
@@ -472,12 +534,16 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         ``scorer='wocc'`` follows the wOCC's frame protocol (STG-NF: window
         centre, most abnormal person, Gaussian smoothing); ``'ws'`` gives each
         frame the score of its snippet over the video's true frame count.
+        With ``ensemble='modules'`` the frame scores of the modules' models
+        are averaged as in :meth:`score_snippets`.
         """
-        model = self._scoring_model()
         X = self._as_videoset(X, reset=False)
-        if hasattr(model, "score_frames"):
-            return model.score_frames(X)
-        return X.snippets_to_frames(model.score_snippets(X))
+        per_model = []
+        for model, shift, scale in self._scoring_models():
+            frames = model.score_frames(X) if hasattr(model, "score_frames") else \
+                X.snippets_to_frames(model.score_snippets(X))
+            per_model.append([(np.asarray(f, dtype=np.float64) - shift) / scale for f in frames])
+        return [np.mean([frames[v] for frames in per_model], axis=0) for v in range(X.n_videos)]
 
 
 def _only_candidates(scores: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
