@@ -382,6 +382,12 @@ def test_precise_batch_norm_sets_the_average_statistics_and_keeps_the_weights():
     for k, v in net.state_dict().items():
         if k in weights:
             torch.testing.assert_close(v, weights[k])
+    seen.clear()
+    hook = first_bn.register_forward_hook(lambda m, args, out: seen.append(args[0].detach()))
+    precise_batch_norm(net, bags, batch_size=2, device=torch.device("cpu"), max_batches=1)
+    hook.remove()
+    assert len(seen) == 1
+    torch.testing.assert_close(first_bn.running_mean, seen[0].mean(dim=(0, 2)))
 
 
 def test_precise_batch_norm_keeps_short_epochs_on_large_features_from_saturating():

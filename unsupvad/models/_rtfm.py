@@ -21,6 +21,7 @@ from ._bags import BAG_PARAMETER_CONSTRAINTS, BagTrainingMixin, FeatureStandardi
 SCORE_CHUNK = 1024
 OFFICIAL_ALPHA = 1e-4
 HALO = 5
+PRECISE_BN_BATCHES = 4  # 4 x 64 bags x 16 snippets x crops positions per channel: ample for the statistics
 
 
 # ---------------------------------------------------------------------- network
@@ -185,11 +186,13 @@ def score_sequence(net: RTFMNet, features, chunk: int = SCORE_CHUNK, device="cpu
     return out
 
 
-def precise_batch_norm(module: nn.Module, dataset, batch_size: int, device: torch.device) -> None:
+def precise_batch_norm(module: nn.Module, dataset, batch_size: int, device: torch.device,
+                       max_batches: int | None = None) -> None:
     """Set every batch norm's running mean and variance to their average over ``dataset``.
 
-    The batches are those of training (``batch_size`` items each); the
-    forward passes run without gradient and with dropout off, so only the
+    The batches are those of training (``batch_size`` items each), the first
+    ``max_batches`` of them when given (training bags come in random order);
+    the forward passes run without gradient and with dropout off, so only the
     statistics change, not the weights.
     """
     norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
@@ -202,7 +205,9 @@ def precise_batch_norm(module: nn.Module, dataset, batch_size: int, device: torc
         norm.momentum = None  # cumulative average over the batches below
         norm.train()
     with torch.no_grad():
-        for batch, _ in torch.utils.data.DataLoader(dataset, batch_size=batch_size):
+        for i, (batch, _) in enumerate(torch.utils.data.DataLoader(dataset, batch_size=batch_size)):
+            if max_batches is not None and i >= max_batches:
+                break
             module(**{name: value.to(device) for name, value in batch.items()})
     for norm, momentum in zip(norms, momenta, strict=True):
         norm.momentum = momentum
@@ -388,8 +393,8 @@ class RTFM(BagTrainingMixin, OutlierMixin, BaseEstimator):
     batch_norm : {'precise', 'running'}, default='precise'
         How the MTN's batch-norm statistics used for scoring are estimated.
         ``'precise'``: after every epoch, recompute them exactly as the
-        average over that epoch's bags, with one extra forward pass and no
-        gradient (not in the paper or the released code). ``'running'``: the
+        average over (at most 4 batches of) that epoch's bags, with one extra
+        forward pass and no gradient (not in the paper or the released code). ``'running'``: the
         exponential running averages (momentum 0.1) updated by the training
         iterations, as released. They lag the network by a few dozen
         iterations, which matters when an epoch is short (one epoch per
@@ -525,7 +530,7 @@ class RTFM(BagTrainingMixin, OutlierMixin, BaseEstimator):
 
     def _after_epoch(self, bags) -> None:
         if self.batch_norm == "precise":
-            precise_batch_norm(self.net_.module_, bags, self.batch_size, self.device_)
+            precise_batch_norm(self.net_.module_, bags, self.batch_size, self.device_, PRECISE_BN_BATCHES)
 
     def _score_selected(self, X) -> np.ndarray:
         """Score every video whole, in temporal order, one at a time; pick the selected snippets."""
