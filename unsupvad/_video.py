@@ -213,6 +213,10 @@ class Video:
         ``fit`` reads them.
     snippet_len : int, default=16
         Frames per snippet.
+    scene : str, optional
+        The camera (scene) the video was recorded by. Videos of one scene
+        share a view, so models of where and how people normally move there
+        (:class:`~unsupvad.TrackSnippetFeatures`) are learned per scene.
 
     Notes
     -----
@@ -232,6 +236,7 @@ class Video:
     tracks: Tracks | None = None
     labels: np.ndarray | None = None
     snippet_len: int = DEFAULT_SNIPPET_LEN
+    scene: str | None = None
 
     def __post_init__(self):
         name = self.name
@@ -244,6 +249,8 @@ class Video:
             raise video_error(name, f"the video is empty (n_frames={self.n_frames})")
         if not isinstance(self.snippet_len, (int, np.integer)) or self.snippet_len < 1:
             raise video_error(name, f"snippet_len must be a positive integer, got {self.snippet_len!r}")
+        if self.scene is not None and (not isinstance(self.scene, str) or not self.scene):
+            raise video_error(name, f"scene must be a non-empty string or None, got {self.scene!r}")
         if self.fps is not None and not (np.isfinite(self.fps) and self.fps > 0):
             raise video_error(name, f"fps must be positive, got {self.fps!r}")
         if self.frame_size is not None:

@@ -194,6 +194,41 @@ class VideoSet:
         return [v.name for v in self._videos]
 
     @property
+    def scenes(self) -> list[str | None]:
+        """The scene (camera) of every video, None where unknown."""
+        return [v.scene for v in self._videos]
+
+    def with_scenes(self, scenes) -> VideoSet:
+        """The same VideoSet (selection kept) with every video's ``scene`` set.
+
+        Parameters
+        ----------
+        scenes : callable or mapping
+            ``scenes(name)`` or ``scenes[name]`` gives the scene of the video
+            called ``name`` (a string, or None for unknown). A mapping must
+            name every video. ShanghaiTech's names are ``<scene>_<clip>``:
+            ``X.with_scenes(lambda name: name.split("_")[0])``.
+
+        Returns
+        -------
+        VideoSet
+        """
+        if callable(scenes):
+            lookup = scenes
+        elif hasattr(scenes, "__getitem__"):
+            missing = [name for name in self.names if name not in scenes]
+            if missing:
+                raise video_error(missing[0], "has no scene in the mapping given to with_scenes")
+            lookup = scenes.__getitem__
+        else:
+            raise TypeError(f"scenes must be a callable or a mapping, got {type(scenes).__name__}")
+        videos = []
+        for video in self._videos:
+            scene = lookup(video.name)
+            videos.append(video.replace(scene=None if scene is None else str(scene)))
+        return VideoSet(videos, self._sel)
+
+    @property
     def n_frames(self) -> np.ndarray:
         """Frame count of every video."""
         return np.array([v.n_frames for v in self._videos], dtype=np.int64)

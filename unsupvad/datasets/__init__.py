@@ -2,7 +2,7 @@
 
 from ._groundtruth import attach_labels, read_frame_masks, read_rtfm_gt
 from ._layouts import coco17_to_openpose18
-from ._mot import load_tracks_benchmark, read_mot_tracks
+from ._mot import load_tracks_benchmark, read_mot_tracks, scene_prefix
 from ._pose import load_official_layout, read_alphapose_json
 from ._rtfm import read_rtfm_features
 from ._synthetic import make_synthetic_videos
@@ -18,4 +18,5 @@ __all__ = [
     "read_mot_tracks",
     "read_rtfm_features",
     "read_rtfm_gt",
+    "scene_prefix",
 ]

@@ -261,7 +261,19 @@ def _attach_benchmark_labels(videos: list[Video], folder: Path) -> list[Video]:
     return out
 
 
-def load_tracks_benchmark(root: PathLike, split: str = "test", labels: bool | None = None) -> VideoSet:
+def scene_prefix(name: str, sep: str = "_") -> str | None:
+    """A video's scene read from its name: the part before the first ``sep``, None without one.
+
+    ShanghaiTech names its videos ``<scene>_<clip>`` (``01_0014`` is clip 0014
+    of camera 01). Pass it as ``load_tracks_benchmark(..., scene=scene_prefix)``
+    or ``X.with_scenes(scene_prefix)``.
+    """
+    head, found, _ = name.partition(sep)
+    return head if found and head else None
+
+
+def load_tracks_benchmark(root: PathLike, split: str = "test", labels: bool | None = None,
+                          scene=None) -> VideoSet:
     """Load one split of the ``shanghaitech-tracks`` layout.
 
     Parameters
@@ -275,13 +287,18 @@ def load_tracks_benchmark(root: PathLike, split: str = "test", labels: bool | No
         Attach the split's frame masks. Default: True for ``'test'``, False
         for ``'train'``; training masks are for diagnostics only and must
         never reach ``fit``, so they are attached only when asked for.
+    scene : callable, optional
+        ``scene(name)`` gives a video's scene (camera) when ``videos.csv``
+        has no ``scene`` column, e.g. :func:`scene_prefix` for
+        ShanghaiTech's ``<scene>_<clip>`` names. A ``scene`` column of
+        ``videos.csv`` always wins. Default: no scene.
 
     Returns
     -------
     VideoSet
         The split's videos in the split file's order, with box tracks, frame
-        counts, frame sizes and fps from ``videos.csv`` and, if requested,
-        labels.
+        counts, frame sizes, fps (and scenes) from ``videos.csv`` and, if
+        requested, labels.
 
     Raises
     ------
@@ -317,4 +334,8 @@ def load_tracks_benchmark(root: PathLike, split: str = "test", labels: bool | No
         )
     if split == "test" if labels is None else labels:
         videos = _attach_benchmark_labels(videos, root / "gt" / split)
+    if "scene" in table.columns:
+        videos = [v.replace(scene=str(table.at[v.name, "scene"])) for v in videos]
+    elif scene is not None:
+        videos = [v.replace(scene=None if scene(v.name) is None else str(scene(v.name))) for v in videos]
     return make_videoset(root, videos)
