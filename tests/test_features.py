@@ -1,4 +1,7 @@
-"""TrackSnippetFeatures: hand-made tracks with known answers, a slow reference, and the pipeline contract."""
+"""TrackSnippetFeatures, the 16 basic features: known answers, a slow reference, the pipeline contract.
+
+The scene, shape and interaction features of the default ``feature_set='full'`` are in test_scene_features.py.
+"""
 
 import time
 from pathlib import Path
@@ -36,7 +39,7 @@ def walker(track_id, frames, x0=10.0, y0=20.0, vx=2.0, vy=0.0, w=20.0, h=40.0):
 
 
 def features_of(*videos, **params):
-    return TrackSnippetFeatures(output="array", **params).fit_transform(VideoSet(list(videos)))
+    return TrackSnippetFeatures(feature_set="basic", output="array", **params).fit_transform(VideoSet(list(videos)))
 
 
 # ---------------------------------------------------------------------- known values
@@ -189,7 +192,7 @@ def test_partial_last_snippet_and_dropped_tail():
 def test_videoset_output_keeps_videos_selection_labels_and_tracks():
     X = make_synthetic_videos(3, n_frames=(160, 200), tracks="boxes", random_state=1)
     sub = X[np.array([7, 2, 25, 3])]
-    out = TrackSnippetFeatures().fit_transform(sub)
+    out = TrackSnippetFeatures(feature_set="basic").fit_transform(sub)
     assert isinstance(out, VideoSet)
     assert out.names == sub.names and list(out.n_frames) == list(sub.n_frames)
     np.testing.assert_array_equal(out.groups, sub.groups)
@@ -198,9 +201,10 @@ def test_videoset_output_keeps_videos_selection_labels_and_tracks():
     for a, b in zip(out.videos, sub.videos):
         assert a.tracks is b.tracks and a.features.shape == (b.n_snippets, len(FEATURE_NAMES))
         assert a.features.dtype == np.float32
-    full = TrackSnippetFeatures(output="array").fit_transform(X)
+    full = TrackSnippetFeatures(feature_set="basic", output="array").fit_transform(X)
     np.testing.assert_array_equal(out.features(), full[np.array([7, 2, 25, 3])])
-    np.testing.assert_array_equal(TrackSnippetFeatures(output="array").fit_transform(sub), out.features())
+    basic = TrackSnippetFeatures(feature_set="basic", output="array")
+    np.testing.assert_array_equal(basic.fit_transform(sub), out.features())
     assert X.videos[0].features.shape[1] == 64  # the input is left alone
 
 
@@ -273,7 +277,7 @@ def _reference(video, q, thr):
 @pytest.mark.parametrize("kind", ["boxes", "keypoints"])
 def test_matches_a_slow_reference_on_synthetic_tracks(kind):
     X = make_synthetic_videos(3, n_frames=(100, 150), tracks=kind, features=False, n_people=(3, 6), random_state=3)
-    est = TrackSnippetFeatures(output="array", quantile=0.8, stationary_speed=0.01)
+    est = TrackSnippetFeatures(feature_set="basic", output="array", quantile=0.8, stationary_speed=0.01)
     F = est.fit_transform(X)
     expected = np.concatenate([_reference(v, 0.8, 0.01) for v in X.videos])
     assert F.shape == expected.shape
@@ -284,7 +288,7 @@ def test_matches_a_slow_reference_on_synthetic_tracks(kind):
 def test_reference_with_a_dropped_tail():
     X = make_synthetic_videos(2, n_frames=(90, 100), tracks="boxes", features=False, random_state=5)
     videos = [v.replace(features=np.zeros((v.n_frames // 16, 1), np.float32)) for v in X.videos]
-    F = TrackSnippetFeatures(output="array").fit_transform(VideoSet(videos))
+    F = TrackSnippetFeatures(feature_set="basic", output="array").fit_transform(VideoSet(videos))
     expected = np.concatenate([_reference(v, 0.9, 0.005) for v in videos])
     np.testing.assert_allclose(F, expected, rtol=2e-5, atol=1e-6)
 
@@ -295,7 +299,7 @@ def test_standardize_learns_from_the_training_data_only():
     train, test = X[np.flatnonzero(X.snippet_video < 2)], X[np.flatnonzero(X.snippet_video >= 2)]
     raw_train = features_of(*train.videos)
     raw_test = features_of(*test.videos)
-    est = TrackSnippetFeatures(standardize=True, output="array").fit(train)
+    est = TrackSnippetFeatures(feature_set="basic", standardize=True, output="array").fit(train)
     np.testing.assert_allclose(est.mean_, raw_train.mean(0), rtol=1e-5, atol=1e-7)
     std = raw_train.std(0)
     np.testing.assert_allclose(est.scale_, np.where(std > 0, std, 1.0), rtol=1e-4)
@@ -310,17 +314,17 @@ def test_standardize_learns_from_the_training_data_only():
 
 def test_determinism_and_clone():
     X = make_synthetic_videos(2, tracks="keypoints", random_state=2)
-    est = TrackSnippetFeatures(output="array")
+    est = TrackSnippetFeatures(feature_set="basic", output="array")
     a = est.fit_transform(X)
     b = clone(est).transform(X)
     np.testing.assert_array_equal(a, b)
-    assert a.tobytes() == TrackSnippetFeatures(output="array").transform(X).tobytes()
-    assert clone(TrackSnippetFeatures(quantile=0.5)).get_params()["quantile"] == 0.5
+    assert a.tobytes() == TrackSnippetFeatures(feature_set="basic", output="array").transform(X).tobytes()
+    assert clone(TrackSnippetFeatures(feature_set="basic", quantile=0.5)).get_params()["quantile"] == 0.5
 
 
 def test_feature_names_and_set_output():
     X = make_synthetic_videos(2, n_frames=(40, 60), tracks="boxes", features=False, anomaly_ratio=0, random_state=0)
-    est = TrackSnippetFeatures(output="array")
+    est = TrackSnippetFeatures(feature_set="basic", output="array")
     names = est.get_feature_names_out()
     assert list(names) == list(FEATURE_NAMES) and len(names) == 16
     df = clone(est).set_output(transform="pandas").fit_transform(X)
@@ -328,12 +332,12 @@ def test_feature_names_and_set_output():
     assert df.index.names == ["video", "snippet"] and df.index[0] == (X.names[0], 0)
     np.testing.assert_array_equal(df.to_numpy(), est.fit_transform(X))
     # a VideoSet is passed through as is, so a whole pipeline can be set to pandas
-    out = TrackSnippetFeatures().set_output(transform="pandas").fit_transform(X)
+    out = TrackSnippetFeatures(feature_set="basic").set_output(transform="pandas").fit_transform(X)
     assert isinstance(out, VideoSet)
     with config_context(transform_output="pandas"):
-        assert isinstance(TrackSnippetFeatures(output="array").fit_transform(X), pd.DataFrame)
-        assert isinstance(TrackSnippetFeatures(output="array").set_output(transform="default").fit_transform(X),
-                          np.ndarray)
+        assert isinstance(TrackSnippetFeatures(feature_set="basic", output="array").fit_transform(X), pd.DataFrame)
+        default = TrackSnippetFeatures(feature_set="basic", output="array").set_output(transform="default")
+        assert isinstance(default.fit_transform(X), np.ndarray)
     with pytest.raises(ValueError, match="transform must be one of"):
         est.set_output(transform="arrow")
 
@@ -345,20 +349,22 @@ def test_feature_names_and_set_output():
 ])
 def test_sklearn_api_checks_that_do_not_need_arrays(check):
     # the data checks of check_estimator need 2-D arrays; the input here is a VideoSet with tracks
-    getattr(estimator_checks, check)("TrackSnippetFeatures", TrackSnippetFeatures(standardize=True))
+    for estimator in (TrackSnippetFeatures(feature_set="basic", standardize=True), TrackSnippetFeatures()):
+        getattr(estimator_checks, check)("TrackSnippetFeatures", estimator)
 
 
 def test_tags():
-    assert TrackSnippetFeatures().__sklearn_tags__().requires_fit is False
-    assert TrackSnippetFeatures(standardize=True).__sklearn_tags__().requires_fit is True
+    assert TrackSnippetFeatures(feature_set="basic").__sklearn_tags__().requires_fit is False
+    assert TrackSnippetFeatures(feature_set="basic", standardize=True).__sklearn_tags__().requires_fit is True
+    assert TrackSnippetFeatures().__sklearn_tags__().requires_fit is True  # the scene statistics are fitted
     assert TrackSnippetFeatures().__sklearn_tags__().input_tags.two_d_array is False
 
 
 # ---------------------------------------------------------------------- pipelines
 def test_pipeline_with_feature_ae():
     X = make_synthetic_videos(4, n_frames=(64, 96), tracks="boxes", features=False, random_state=0)
-    pipe = make_pipeline(TrackSnippetFeatures(standardize=True), FeatureAE(hidden=(8,), max_epochs=2, device="cpu",
-                                                                          random_state=0))
+    pipe = make_pipeline(TrackSnippetFeatures(feature_set="basic", standardize=True),
+                         FeatureAE(hidden=(8,), max_epochs=2, device="cpu", random_state=0))
     pipe.fit(X)
     assert pipe[-1].n_features_in_ == 16
     scores = pipe.score_samples(X)
@@ -373,7 +379,7 @@ def test_interleaved_vad_consumes_the_transformed_videoset():
     model = InterleavedVAD(FeatureAE(hidden=(4,), max_epochs=1, device="cpu"),
                            MIL(hidden_dims=(8, 4), bag_size=4, iterations_per_epoch=2),
                            max_modules=2, module_steps=1, device="cpu", random_state=0)
-    pipe = make_pipeline(TrackSnippetFeatures(standardize=True), model).fit(X)
+    pipe = make_pipeline(TrackSnippetFeatures(feature_set="basic", standardize=True), model).fit(X)
     assert pipe.decision_function(X).shape == (len(X),)
     frames = pipe[-1].score_frames(pipe[0].transform(X))
     assert [len(f) for f in frames] == list(X.n_frames)
@@ -384,23 +390,23 @@ def test_interleaved_vad_consumes_the_transformed_videoset():
 def test_bad_input():
     X = make_synthetic_videos(2, n_frames=(40, 50), tracks="boxes", features=False, anomaly_ratio=0, random_state=0)
     with pytest.raises(TypeError, match="needs a VideoSet with person tracks, got ndarray"):
-        TrackSnippetFeatures().fit_transform(np.zeros((5, 16)))
+        TrackSnippetFeatures(feature_set="basic").fit_transform(np.zeros((5, 16)))
     no_tracks = VideoSet([Video("plain", 32, features=np.zeros((2, 4), np.float32))])
     with pytest.raises(ValueError, match="'plain': has no person tracks"):
-        TrackSnippetFeatures().fit(no_tracks)
+        TrackSnippetFeatures(feature_set="basic").fit(no_tracks)
     with pytest.raises(NotFittedError):
-        TrackSnippetFeatures(standardize=True).transform(X)
-    assert TrackSnippetFeatures().transform(X).shape == (len(X), 16)  # stateless without standardize
+        TrackSnippetFeatures(feature_set="basic", standardize=True).transform(X)
+    assert TrackSnippetFeatures(feature_set="basic").transform(X).shape == (len(X), 16)  # stateless without standardize
     with pytest.raises(ValueError, match="empty VideoSet"):
-        TrackSnippetFeatures().transform(X[np.zeros(0, int)])
+        TrackSnippetFeatures(feature_set="basic").transform(X[np.zeros(0, int)])
     unsized = box_video(walker(1, range(20)), 32, name="unsized", frame_size=None)
     with pytest.raises(ValueError, match="'unsized': has no frame_size"):
-        TrackSnippetFeatures().transform(VideoSet([unsized]))
-    F = TrackSnippetFeatures(output="array", frame_height=100).transform(VideoSet([unsized]))
+        TrackSnippetFeatures(feature_set="basic").transform(VideoSet([unsized]))
+    F = TrackSnippetFeatures(feature_set="basic", output="array", frame_height=100).transform(VideoSet([unsized]))
     assert F[0, COL["height_mean"]] == pytest.approx(0.4)
     for bad in ({"quantile": 0.0}, {"output": "frame"}, {"stationary_speed": -1}, {"frame_height": 0}):
         with pytest.raises(ValueError, match=next(iter(bad))):
-            TrackSnippetFeatures(**bad).transform(X)
+            TrackSnippetFeatures(feature_set="basic", **bad).transform(X)
 
 
 # ---------------------------------------------------------------------- real data
@@ -409,7 +415,7 @@ def test_bad_input():
 def test_real_tracks_fast_finite_and_informative():
     X = load_tracks_benchmark(TRACKS, split="test")  # 199 videos, 430k track rows
     start = time.perf_counter()
-    out = TrackSnippetFeatures().transform(X)
+    out = TrackSnippetFeatures(feature_set="basic").transform(X)
     elapsed = time.perf_counter() - start
     assert elapsed < 10, f"transform took {elapsed:.1f} s"  # about 0.3 s on a shared 2-core machine
     F = out.features()
