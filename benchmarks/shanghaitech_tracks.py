@@ -49,7 +49,7 @@ from sklearn.metrics import roc_auc_score
 
 from unsupvad import MIL, RTFM, STGNF, FeatureAE, InterleavedVAD, TrackSnippetFeatures, VideoSet
 from unsupvad._baselines import speed_frame_scores
-from unsupvad.datasets import load_tracks_benchmark
+from unsupvad.datasets import load_tracks_benchmark, scene_prefix
 from unsupvad.metrics import frame_auc
 
 HERE = Path(__file__).resolve().parent
@@ -204,8 +204,9 @@ def load_splits(cfg: dict) -> tuple[VideoSet, VideoSet]:
 
     The feature standardisation is learned on the training snippets only.
     """
-    train = _every(load_tracks_benchmark(cfg["data"], split="train"), cfg["video_step"])  # no labels attached
-    test = _every(load_tracks_benchmark(cfg["data"], split="test"), cfg["video_step"])
+    train = _every(load_tracks_benchmark(cfg["data"], split="train", scene=scene_prefix),  # no labels attached
+                   cfg["video_step"])
+    test = _every(load_tracks_benchmark(cfg["data"], split="test", scene=scene_prefix), cfg["video_step"])
     features = TrackSnippetFeatures(**cfg["features"]).fit(train)
     return features.transform(train), features.transform(test)
 

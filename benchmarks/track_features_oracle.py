@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from unsupvad import MIL, RTFM, TrackSnippetFeatures
-from unsupvad.datasets import load_tracks_benchmark
+from unsupvad.datasets import load_tracks_benchmark, scene_prefix
 from unsupvad.metrics import frame_auc
 
 HERE = Path(__file__).resolve().parent
@@ -37,8 +37,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = parser.parse_args()
     torch.set_num_threads(1)
-    train = load_tracks_benchmark(args.data, "train", labels=True)
-    test = load_tracks_benchmark(args.data, "test")
+    train = load_tracks_benchmark(args.data, "train", labels=True, scene=scene_prefix)
+    test = load_tracks_benchmark(args.data, "test", scene=scene_prefix)
     features = TrackSnippetFeatures(standardize=True).fit(train)
     train_f, test_f = features.transform(train), features.transform(test)
     y = (train.frames_to_snippets(train.frame_labels(), reduce="max") > 0).astype(int)

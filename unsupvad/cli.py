@@ -400,8 +400,8 @@ def _model_templates(preset: str) -> dict:
             "stgnf": STGNF(n_flows=4, seg_len=12, batch_size=256, lr=2e-3, flip_augment=False, score_stride=4,
                            snippet_scoring="max"),
             "feature_ae": FeatureAE(hidden=(32, 16), batch_size=64),
-            "rtfm": RTFM(branch_dim=32, head_dims=(32, 16), iterations_per_epoch=20),
-            "mil": MIL(hidden_dims=(32, 16), iterations_per_epoch=20),
+            "rtfm": RTFM(),
+            "mil": MIL(),
         }
     return {"stgnf": STGNF(), "feature_ae": FeatureAE(), "rtfm": RTFM(), "mil": MIL()}
 
