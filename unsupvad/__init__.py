@@ -1,5 +1,6 @@
 """unsupvad: unsupervised video anomaly detection by interleaving one-class and weakly-supervised models."""
 
+from ._health import DegenerateLoopWarning
 from ._interleaved import FrameAUCMonitor, InterleavedVAD
 from ._objects import Objects, track_windows
 from ._video import Tracks, Video
@@ -11,6 +12,7 @@ from .persistence import load_model, save_model
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "DegenerateLoopWarning",
     "FeatureAE",
     "FrameAUCMonitor",
     "InterleavedVAD",
