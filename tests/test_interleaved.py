@@ -85,6 +85,9 @@ class EchoWS(CentroidWS):
     def score_snippets(self, X):
         return self.received_labels_[-1].astype(float)
 
+    def positive_bag_size(self):
+        return self.bag_size
+
 
 class RandomWOCC(GaussianWOCC):
     """A wOCC whose snippet ranking is new noise at every step: the top sets share ever less."""
@@ -353,11 +356,14 @@ def test_ensemble_of_the_modules_final_models_and_the_papers_last_module():
     model = make_model(module_steps=2).fit(X)
     assert model.n_modules_ >= 2 and len(model.module_models_) == model.n_modules_
     assert model.ws_ is model.module_models_[-1]["ws"] and model.wocc_ is model.module_models_[-1]["wocc"]
-    ws_parts = [m["ws"].score_snippets(X) for m in model.module_models_]
+    later = model.module_models_[1:]  # the first module, at the rough T = ceil(R N), is left out
+    ws_parts = [m["ws"].score_snippets(X) for m in later]
     np.testing.assert_allclose(model.anomaly_score(X), np.mean(ws_parts, axis=0))
     wocc_parts = [(m["wocc"].score_snippets(X).astype(np.float64) - mean) / std
-                  for m, (mean, std) in zip(model.module_models_, model.wocc_standardization_)]
+                  for m, (mean, std) in zip(later, model.wocc_standardization_[1:])]
     np.testing.assert_allclose(model.set_params(scorer="wocc").anomaly_score(X), np.mean(wocc_parts, axis=0))
+    one = make_model(module_steps=2, max_modules=1).fit(X)  # a single module scores alone
+    np.testing.assert_allclose(one.anomaly_score(X), one.ws_.score_snippets(X))
     assert len(model.wocc_standardization_) == model.n_modules_  # each wOCC's own training scale
     assert all(std > 0 and np.isfinite(mean) for mean, std in model.wocc_standardization_)
     last = make_model(module_steps=2, ensemble="last").fit(X)

@@ -143,3 +143,15 @@ def test_scores_do_not_depend_on_the_batch_they_are_computed_in():
     full = est.score_snippets(X)
     for idx in (np.arange(3), np.array([69, 5, 41]), np.arange(0, 70, 7)):
         np.testing.assert_allclose(est.score_snippets(X[idx]), full[idx], rtol=1e-12)  # sklearn asks 1e-7
+
+
+def test_auto_bag_size_is_one_snippet_with_pseudo_labels_and_32_segments_per_video():
+    assert MIL().positive_bag_size() == 1 and MIL()._bag_size() == 1
+    assert MIL(mode="video")._bag_size() == 32 and MIL(mode="video").positive_bag_size() == 1
+    assert MIL(bag_size=16).positive_bag_size() == 16  # the paper's C
+    assert MIL().iterations(100, 2000) == 63  # ceil(2000 / 32): one pass over the larger pool, one snippet a bag
+    from unsupvad import RTFM
+
+    assert RTFM().positive_bag_size() == 16
+    with pytest.raises(ValueError, match="bag_size"):
+        RTFM(bag_size="auto").fit(random_feature_videos([8]), np.r_[np.ones(2), np.zeros(6)])

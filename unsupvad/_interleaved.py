@@ -89,9 +89,10 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
     adaptive_threshold : bool, default=True
         False is the ablation with T_ws fixed at ``ceil(R N)`` in every
         module (the stopping rule then never fires before ``max_modules``).
-        T_ws never goes below the WS's positive bag size (its ``bag_size``
-        parameter, 16 by default; 1 for a WS without one or in
-        ``mode='video'``): when the consensus of Eq. 8 is smaller, positive
+        T_ws never goes below the WS's positive bag size (its
+        ``positive_bag_size()``: RTFM's ``bag_size``, 16; 1 for MIL's
+        default, in ``mode='video'`` or for a WS without the method): when
+        the consensus of Eq. 8 is smaller, positive
         bags could not be formed without repeating snippets, and the
         repetition ends (``termination_condition_ = 'min_threshold'``).
     first_change : {'paper', 'official'}, default='paper'
@@ -108,14 +109,17 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         Which fitted model scores new videos (the paper reports both).
     ensemble : {'modules', 'last'}, default='modules'
         Which models score new videos. ``'last'`` (the paper): the models of
-        the last module. ``'modules'``: the final models of every module,
+        the last module. ``'modules'``: the final models of every module
+        after the first (of the first alone when there is only one),
         averaged: the WS's scores (probabilities) as they are, the wOCC's
         after standardising each with the mean and standard deviation of
         its own training-snippet scores. Each module trains both models from
         scratch, so its final models are a restart of the method at a
         refined threshold; their mean cuts the seed-to-seed spread of one fit
-        at no training cost (scoring costs one pass per module). Labels are
-        never involved.
+        at no training cost (scoring costs one pass per module). The first
+        module is left out because it runs at the deliberately rough
+        ``T_ws = ceil(R N)`` that the later ones refine. Labels are never
+        involved.
     contamination : 'auto' or float, default='auto'
         Sets ``offset_`` for :meth:`predict`. 'auto' uses the method's own
         estimate of the abnormal share: the last threshold T_ws over N, on
@@ -139,7 +143,8 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         The models of the last module.
     module_models_ : list of dict
         ``{'wocc': ..., 'ws': ...}``, the final models of every module, in
-        order (the last one holds ``wocc_`` and ``ws_``).
+        order (the last one holds ``wocc_`` and ``ws_``; ``ensemble='modules'``
+        scores with all but the first).
     wocc_standardization_ : list of (float, float)
         Per module, the mean and standard deviation of its final wOCC's
         training-snippet scores (how ``ensemble='modules'`` puts the wOCCs on
@@ -304,21 +309,26 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         scores = training_scores["wocc"]
         self.wocc_standardization_.append((float(scores.mean()), float(max(scores.std(), 1e-12))))
 
+    def _ensemble_modules(self) -> list[int]:
+        """Indices of the modules whose final models score: the last, or every one after the first."""
+        n = len(self.module_models_)
+        return [n - 1] if self.ensemble == "last" or n == 1 else list(range(1, n))
+
     def _combined_training_scores(self, module_scores: list[dict]) -> dict:
         """The training-snippet scores of the scoring models, combined as ``ensemble`` says."""
         if self.ensemble == "last":
             return module_scores[-1]
+        kept = self._ensemble_modules()
         return {
-            "ws": np.mean([m["ws"] for m in module_scores], axis=0),
-            "wocc": np.mean([(m["wocc"] - mean) / std for m, (mean, std)
-                             in zip(module_scores, self.wocc_standardization_)], axis=0),
+            "ws": np.mean([module_scores[i]["ws"] for i in kept], axis=0),
+            "wocc": np.mean([(module_scores[i]["wocc"] - self.wocc_standardization_[i][0])
+                             / self.wocc_standardization_[i][1] for i in kept], axis=0),
         }
 
     def _min_threshold(self, n_candidates: int) -> int:
         """The smallest T_ws: the WS's positive bag size (1 without one), below the number of candidates."""
-        params = self.ws.get_params(deep=False)
-        bag = 1 if params.get("mode") == "video" else int(params.get("bag_size", 1))
-        return max(1, min(bag, n_candidates - 1))
+        bag = self.ws.positive_bag_size() if hasattr(self.ws, "positive_bag_size") else 1
+        return max(1, min(int(bag), n_candidates - 1))
 
     def _as_videoset(self, X, reset: bool) -> VideoSet:
         """A VideoSet as is; a plain feature array checked like any scikit-learn input."""
@@ -510,12 +520,12 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
     def _scoring_models(self) -> list[tuple[object, float, float]]:
         """``(model, shift, scale)`` of every model that scores: ``(score - shift) / scale``, then the mean."""
         check_is_fitted(self, "offsets_")
-        modules = self.module_models_ if self.ensemble == "modules" else self.module_models_[-1:]
+        kept = self._ensemble_modules()
         if self.scorer == "ws":
-            return [(m["ws"], 0.0, 1.0) for m in modules]
+            return [(self.module_models_[i]["ws"], 0.0, 1.0) for i in kept]
         if self.ensemble == "last":
             return [(self.wocc_, 0.0, 1.0)]
-        return [(m["wocc"], mean, std) for m, (mean, std) in zip(modules, self.wocc_standardization_)]
+        return [(self.module_models_[i]["wocc"], *self.wocc_standardization_[i]) for i in kept]
 
     def score_snippets(self, X) -> np.ndarray:
         """Anomaly score of every snippet (higher = more abnormal), from ``scorer`` and ``ensemble``.
@@ -535,7 +545,7 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         centre, most abnormal person, Gaussian smoothing); ``'ws'`` gives each
         frame the score of its snippet over the video's true frame count.
         With ``ensemble='modules'`` the frame scores of the modules' models
-        are averaged as in :meth:`score_snippets`.
+        (all but the first) are averaged as in :meth:`score_snippets`.
         """
         X = self._as_videoset(X, reset=False)
         per_model = []

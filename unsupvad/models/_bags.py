@@ -537,9 +537,21 @@ class BagTrainingMixin(CachesPerVideoSet, SnippetScoresMixin):
         steps of an interleaved fit do not read the features again."""
         device = str(resolve_device(self.device))
         if self.mode == "video":
-            return self._videoset_cache().get("bags", ("video", self.bag_size), X,
-                                              lambda: SegmentBank(X, self.bag_size))
+            return self._videoset_cache().get("bags", ("video", self._bag_size()), X,
+                                              lambda: SegmentBank(X, self._bag_size()))
         return self._videoset_cache().get("bags", ("pseudo", device), X, lambda: SnippetBank(X, device))
+
+    def _bag_size(self) -> int:
+        """``bag_size`` as a number (a subclass resolves ``'auto'`` in ``_auto_bag_size``)."""
+        return self._auto_bag_size() if self.bag_size == "auto" else int(self.bag_size)
+
+    def positive_bag_size(self) -> int:
+        """Snippets drawn into one positive bag: ``bag_size`` in mode ``'pseudo'``, 1 in ``'video'``.
+
+        :class:`~unsupvad.InterleavedVAD` never lets its threshold T_ws go
+        below it.
+        """
+        return 1 if self.mode == "video" else self._bag_size()
 
     def iterations(self, n_pos: int, n_neg: int) -> int:
         """Iterations in one epoch for pools of ``n_pos`` and ``n_neg`` items.
@@ -551,7 +563,7 @@ class BagTrainingMixin(CachesPerVideoSet, SnippetScoresMixin):
         """
         if self.iterations_per_epoch != "auto":
             return int(self.iterations_per_epoch)
-        per_bag = 1 if self.mode == "video" else self.bag_size
+        per_bag = 1 if self.mode == "video" else self._bag_size()
         one_pass = math.ceil(max(math.ceil(n_pos / per_bag), math.ceil(n_neg / per_bag)) / self.batch_size)
         return max(one_pass, int(self.min_iterations))
 
@@ -560,7 +572,7 @@ class BagTrainingMixin(CachesPerVideoSet, SnippetScoresMixin):
         if self.bag_sampling == "stratified" and scores is None:
             scores = self.score_snippets(X)
         rng = np.random.default_rng([self._seed, self.n_epochs_])
-        per_bag = 1 if self.mode == "video" else self.bag_size
+        per_bag = 1 if self.mode == "video" else self._bag_size()
         streams = [
             BagStream(pool, per_bag, rng, None if scores is None else scores[pool], weights)
             for pool, weights in (data["pools"][1], data["pools"][0])
