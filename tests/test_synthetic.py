@@ -350,3 +350,8 @@ def test_warns_when_videos_too_short_for_every_abnormal_video():
         X = make_synthetic_videos(n_videos=20, n_frames=64, random_state=0)
     labels = X.frame_labels()
     assert abs(sum(lab.sum() for lab in labels) / X.n_frames.sum() - 0.1) < 0.02
+
+
+def test_videos_carry_their_camera_as_scene():
+    X = make_synthetic_videos(8, n_frames=(40, 60), tracks="boxes", features=False, n_scenes=3, random_state=0)
+    assert set(X.scenes) == {"scene_0", "scene_1", "scene_2"}

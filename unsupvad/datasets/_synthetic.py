@@ -905,7 +905,8 @@ def make_synthetic_videos(
     -------
     X : VideoSet
         Videos ``synthetic_000``, ``synthetic_001``, ... with frame labels
-        (1 exactly on the anomalous intervals), features and/or tracks.
+        (1 exactly on the anomalous intervals), features and/or tracks, and
+        their camera as ``scene`` (``scene_0`` ... ``scene_{n_scenes - 1}``).
     events : pandas.DataFrame
         Only with ``return_events=True``: one row per anomaly with columns
         ``video`` (name), ``track_id``, ``kind``, ``start`` and ``stop``
@@ -941,7 +942,8 @@ def make_synthetic_videos(
         feats = _features(model, scene, rows, n, snippet_len, fps, feature_rng) if features else None
         track_obj = _make_tracks(rows, scene, tracks, output_rng) if tracks is not None else None
         videos.append(Video(name=name, n_frames=n, fps=float(fps), frame_size=tuple(frame_size),
-                            features=feats, tracks=track_obj, labels=rows.labels, snippet_len=snippet_len))
+                            features=feats, tracks=track_obj, labels=rows.labels, snippet_len=snippet_len,
+                            scene=f"scene_{scene_of[v]}"))
         events += [{"video": name, **ev} for ev in rows.events]
     _warn_if_fewer(videos, abnormal)
     X = VideoSet(videos)
