@@ -28,7 +28,7 @@ features; the default models ``InterleavedVAD(FeatureAE(), RTFM())``):
 Labels are read only after each fit, for the diagnostic snippet AUCs of the
 final models (training snippets; ``gt/train`` for the real tracks).
 
-    python benchmarks/loop_health.py [--seeds 0 1] [--settings ...] [--released] [--jobs 2]
+    python benchmarks/loop_health.py [--seeds 0 1] [--settings ...] [--released] [--jobs 2] [--update]
 
 Writes ``benchmarks/results/loop_health.json``.
 """
@@ -172,6 +172,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--released", action="store_true", help="also run the WS as released (1-crop settings)")
     parser.add_argument("--jobs", type=int, default=2, help="parallel fits, one torch thread each")
     parser.add_argument("--out", type=Path, default=RESULT)
+    parser.add_argument("--update", action="store_true",
+                        help="keep the runs of the other settings already in --out (rerun only --settings)")
     return parser.parse_args(argv)
 
 
@@ -201,6 +203,12 @@ def main(argv=None) -> dict:
             f"train AUC WS {result['diagnostic_train_snippet_auc']['ws']:.3f}")
         print(f"{result['setting']} [{result['variant']}] seed {result['seed']} ({result['fit_seconds']:.0f} s): "
               f"{verdict}", flush=True)
+    command = "python benchmarks/loop_health.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    commands = [command]
+    if args.update and args.out.exists():
+        previous = json.loads(args.out.read_text())
+        runs += [r for r in previous["runs"] if r["setting"] not in args.settings]
+        commands = previous.get("commands", [previous.get("command", "")]) + commands
     runs.sort(key=lambda r: (SETTINGS.index(r["setting"]), r["variant"], r["seed"]))
     defaults = [r for r in runs if r["variant"] == "default"]
     result = {
@@ -212,7 +220,7 @@ def main(argv=None) -> dict:
                                                         for r in defaults),
         "runs": runs,
         "elapsed_seconds": time.perf_counter() - start,
-        "command": "python benchmarks/loop_health.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "commands": commands,
         "environment": {"torch": torch.__version__, "sklearn": sklearn.__version__,
                         "python": platform.python_version(), "threads_per_fit": 1},
     }

@@ -161,8 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "training-free speed baseline, with T_ws per module and the fit time."),
         epilog=_wrap("outputs with --out DIR: DIR/demo_report.json (the printed report) and DIR/demo_scores.png "
                      "(frame scores of held-out videos, ground truth shaded; needs matplotlib)."))
-    demo.add_argument("--videos", type=_positive_int, default=24, metavar="N",
-                      help="number of generated videos, at least 3 (default 24)")
+    demo.add_argument("--videos", type=_positive_int, default=60, metavar="N",
+                      help="number of generated videos, at least 3 (default 60: 40 to fit, 20 to score)")
     demo.add_argument("--seed", type=int, default=0, help="random seed of the data and the models (default 0)")
     demo.add_argument("--out", type=Path, default=None, metavar="DIR", help="folder for the report and the plot")
     demo.add_argument("--max-modules", type=_positive_int, default=3, metavar="N",
@@ -503,7 +503,7 @@ def _metrics_line(name: str, m: dict) -> str:
             f"AP {m['ap']:.3f}  EER {m['eer']:.3f}")
 
 
-def run_demo(n_videos: int = 24, seed: int = 0, out: Path | None = None, *, max_modules: int = 3,
+def run_demo(n_videos: int = 60, seed: int = 0, out: Path | None = None, *, max_modules: int = 3,
              device: str = "auto", progress: bool = False) -> dict:
     """Generate videos, fit without labels on two thirds, score and evaluate the others.
 
