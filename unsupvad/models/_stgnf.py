@@ -20,7 +20,6 @@ from scipy.ndimage import gaussian_filter1d
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from skorch import NeuralNet
 from skorch.callbacks import GradientNormClipping, ProgressBar
 from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
@@ -28,7 +27,16 @@ from tqdm.auto import tqdm
 
 from .._objects import Objects
 from .._videoset import VideoSet
-from ._base import CachesPerVideoSet, SnippetScoresMixin, as_videoset, draw_seed, resolve_device, torch_seeded
+from ._base import (
+    CachesPerVideoSet,
+    InterruptibleNet,
+    SnippetScoresMixin,
+    as_videoset,
+    draw_seed,
+    resolve_device,
+    torch_seeded,
+    unfitted_if_interrupted,
+)
 from ._graphs import (
     ADJACENCY_STRATEGIES,
     adjacency,
@@ -414,7 +422,7 @@ class WeightedNLL(nn.Module):
         return (weight * nll).sum() / (weight > 0).sum().clamp_min(1)
 
 
-class WeightedFlowNet(NeuralNet):
+class WeightedFlowNet(InterruptibleNet):
     """skorch net whose module returns per-object NLLs and whose loss is :class:`WeightedNLL`.
 
     Batches are dicts ``{"x": windows, "sample_weight": weights}``; the
@@ -717,6 +725,7 @@ class STGNF(CachesPerVideoSet, SnippetScoresMixin, OutlierMixin, BaseEstimator):
         return as_videoset(X, need="tracks", what="STGNF")
 
     # ------------------------------------------------------------------ fitting
+    @unfitted_if_interrupted
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
         """Train ``max_epochs`` epochs from scratch.
@@ -738,6 +747,7 @@ class STGNF(CachesPerVideoSet, SnippetScoresMixin, OutlierMixin, BaseEstimator):
         self._start(X)
         return self._train(X, sample_weight, self.max_epochs)
 
+    @unfitted_if_interrupted
     def partial_fit(self, X, y=None, sample_weight=None):
         """Train one more epoch, continuing the model and optimizer (from scratch when unfitted)."""
         X = self._videoset(X)
