@@ -266,7 +266,7 @@ def _read_frames_table(path: Path | None, split: str | None) -> dict | None:
             entry["frame_size"] = (_table_int(row["width"], "width", path, i),
                                    _table_int(row["height"], "height", path, i))
         if "fps" in row and not (isinstance(row["fps"], float) and math.isnan(row["fps"])):
-            entry["fps"] = float(row["fps"])
+            entry["fps"] = _table_fps(row["fps"], path, i)
         rows[str(row["video"])] = entry
     return rows
 
@@ -279,6 +279,16 @@ def _table_int(value, column: str, path: Path, line: int) -> int:
     if not math.isfinite(number) or number != int(number) or number < 1:
         raise ValueError(f"{path}: line {line}: {column} must be a positive integer, got {value!r}")
     return int(number)
+
+
+def _table_fps(value, path: Path, line: int) -> float:
+    try:
+        fps = float(value)
+    except (TypeError, ValueError):
+        fps = math.nan
+    if not math.isfinite(fps) or fps <= 0:
+        raise ValueError(f"{path}: line {line}: fps must be a positive number, got {value!r}")
+    return fps
 
 
 def _track_format(path: Path, fmt: str) -> str:

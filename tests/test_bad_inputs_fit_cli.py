@@ -142,10 +142,17 @@ def test_cli_score_refuses_a_plot_folder_that_is_a_file(tmp_path, capsys):
 def test_scoring_leaves_the_global_random_streams_alone(videos, make, needs_y):
     model = make().fit(*((videos, labels_for(videos)) if needs_y else (videos,)))
     for method in ("score_snippets", "decision_function"):
-        torch.manual_seed(0)
-        np.random.seed(0)
+        torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()  # noqa: NPY002 (the global stream)
         getattr(model, method)(videos)
-        after = (torch.rand(1).item(), np.random.rand())
-        torch.manual_seed(0)
-        np.random.seed(0)
-        assert after == (torch.rand(1).item(), np.random.rand()), method
+        assert torch.equal(torch.get_rng_state(), torch_state), method
+        after = np.random.get_state()  # noqa: NPY002
+        assert after[0] == numpy_state[0] and np.array_equal(after[1], numpy_state[1]) and after[2:] == numpy_state[2:]
+
+
+def test_cli_frames_table_names_the_line_of_a_bad_fps(mot_folder, tmp_path, capsys):
+    table = mot_folder / "frames.csv"
+    lines = table.read_text().splitlines()
+    lines[2] = ",".join(lines[2].split(",")[:-1] + ["abc"])
+    table.write_text("\n".join(lines) + "\n")
+    assert cli.main(fit_args(mot_folder, tmp_path / "m.uvad")) == 2
+    assert "frames.csv: line 3: fps must be a positive number, got 'abc'" in capsys.readouterr().err
