@@ -462,6 +462,12 @@ class WindowDataset(torch.utils.data.Dataset):
         return {"x": x, "sample_weight": self.weight[base]}, None
 
 
+def selected_windows(X: VideoSet, objects: Objects) -> Objects:
+    """The windows whose centre frame lies in a selected snippet of ``X`` (all of them on a whole VideoSet)."""
+    inside = np.asarray(X.object_snippet(objects)) >= 0
+    return objects if inside.all() else objects.subset(inside)
+
+
 def batch_loader(dataset, batch_size: int, shuffle: bool = False, min_batches: int = 1) -> DataLoader:
     """A DataLoader yielding whole batches from :class:`WindowDataset` (no per-item collation).
 
@@ -713,8 +719,16 @@ class STGNF(CachesPerVideoSet, SnippetScoresMixin, OutlierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ objects
     def training_objects(self, X) -> Objects:
-        """Training windows: ``X.objects(seg_len, train_stride, max_missing)``."""
-        return self._videoset(X).objects(self.seg_len, self.train_stride, self.max_missing)
+        """Training windows: ``X.objects(seg_len, train_stride, max_missing)`` of the selected snippets.
+
+        A window belongs to the snippet of its centre frame; on a VideoSet
+        that selects only some snippets (a cross-validation fold), the
+        windows centred in unselected snippets are left out, so a model
+        fitted on a fold learns nothing from the other folds' snippets. A
+        window may still read detections a few frames beyond its snippet.
+        """
+        X = self._videoset(X)
+        return selected_windows(X, X.objects(self.seg_len, self.train_stride, self.max_missing))
 
     def scoring_objects(self, X) -> Objects:
         """Scoring windows: ``X.objects(seg_len, score_stride, max_missing)``."""
@@ -849,6 +863,8 @@ class STGNF(CachesPerVideoSet, SnippetScoresMixin, OutlierMixin, BaseEstimator):
 
         def cut():
             objects = X.objects(self.seg_len, stride, self.max_missing)
+            if kind == "train":
+                objects = selected_windows(X, objects)
             n_bytes = 4 * len(objects) * 2 * self.seg_len * get_layout(self.layout_).n_nodes
             if kind == "score" and n_bytes > _CACHE_BYTES:
                 return objects, None
