@@ -156,3 +156,24 @@ def test_cli_frames_table_names_the_line_of_a_bad_fps(mot_folder, tmp_path, caps
     table.write_text("\n".join(lines) + "\n")
     assert cli.main(fit_args(mot_folder, tmp_path / "m.uvad")) == 2
     assert "frames.csv: line 3: fps must be a positive number, got 'abc'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- feature magnitudes
+@pytest.mark.parametrize(("scale", "error"), [
+    (1e12, None),                      # large but harmless: every model is scale-free or standardises
+    (1e20, "beyond 1e\\+15"),          # would overflow float32 sums of squares: FeatureAE scored a constant
+    (-1e20, "beyond 1e\\+15"),
+], ids=["1e12-accepted", "1e20-refused", "minus-1e20-refused"])
+def test_absurd_feature_magnitudes_are_refused_by_the_container(scale, error):
+    from unsupvad import Video, VideoSet
+
+    features = np.ones((5, 4), np.float32)
+    features[3, 2] = scale
+    if error is None:
+        Video("v", 80, features=features)
+        VideoSet.from_arrays(features[None])
+        return
+    with pytest.raises(ValueError, match=f"video 'v'.*at snippet 3, {error}.*rescale"):
+        Video("v", 80, features=features)
+    with pytest.raises(ValueError, match=error):
+        VideoSet.from_arrays(features[None])

@@ -225,13 +225,26 @@ class Tracks:
                 )
 
 
+MAX_FEATURE_MAGNITUDE = 1e15
+"""Largest absolute feature value. The models sum squared features in float32 (max ~3.4e38): at
+1e15 a sum of 1e8 squares still fits, far beyond it a variance or a distance overflows to inf and the
+scores silently carry nothing. No extractor's output comes near it (I3D/C3D features lie within about
+1e2); a unit error or a corrupted file does."""
+
+
 def _check_finite(name: str, features: np.ndarray) -> None:
-    """Check features for NaN/inf in chunks, so a memory-mapped file is never loaded whole."""
+    """Check features for NaN/inf and for absurd magnitudes, in chunks (a memory-mapped file is never loaded whole)."""
     for start in range(0, len(features), _FINITE_CHECK_CHUNK):
         chunk = np.asarray(features[start : start + _FINITE_CHECK_CHUNK])
+        rows = chunk.reshape(len(chunk), -1)
         if not np.isfinite(chunk).all():
-            row = start + int(np.flatnonzero(~np.isfinite(chunk.reshape(len(chunk), -1)).all(axis=1))[0])
+            row = start + int(np.flatnonzero(~np.isfinite(rows).all(axis=1))[0])
             raise video_error(name, f"features contain NaN or infinite values (first at snippet {row})")
+        if chunk.size and np.abs(chunk).max() > MAX_FEATURE_MAGNITUDE:
+            row = start + int(np.flatnonzero((np.abs(rows) > MAX_FEATURE_MAGNITUDE).any(axis=1))[0])
+            raise video_error(name, f"features reach {np.abs(rows[row - start]).max():.3g} at snippet {row}, beyond "
+                                    f"{MAX_FEATURE_MAGNITUDE:.0e}: squared in float32 they would overflow; "
+                                    "rescale the features (wrong unit or a corrupted file?)")
 
 
 def snippet_count_range(n_frames: int, snippet_len: int) -> tuple[int, int]:
