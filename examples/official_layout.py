@@ -29,8 +29,8 @@ What it shows
       D is accepted), one row per 16-frame snippet;
     * ``gt/test_frame_mask/<video>.npy``: test frame masks, 1 = abnormal;
     * ``*-num.npy`` (e.g. ``shanghai-num.npy``): a pickled dict video ->
-      frame count of the training videos (loaded with ``allow_pickle``:
-      trusted folders only).
+      frame count of the training videos (read without running any code the
+      pickle names: only a dict of names and counts is accepted).
 
 Run
     ``python examples/official_layout.py`` first writes a tiny generated

@@ -486,14 +486,14 @@ def test_bad_mot_negative_box_size(tmp_path, col):
     rows = mot_rows(5)
     rows[3][col] = -2
     path = write_mot(tmp_path / "v.txt", rows)
-    with pytest.raises(ValueError, match=r"v\.txt.*'v'.*data row 4: box width and height must be positive"):
+    with pytest.raises(ValueError, match=r"v\.txt.*'v'.*line 4: box width and height must be positive"):
         read_mot_tracks(path)
 
 
 def test_bad_mot_frame_zero(tmp_path):
     path = write_mot(tmp_path / "v.txt", [[0, 1, 0, 0, 2, 2], [1, 1, 0, 0, 2, 2]])
     with pytest.raises(
-        ValueError, match=r"v\.txt.*'v'.*data row 1: frame 0, but MOTChallenge frames are 1-based"
+        ValueError, match=r"v\.txt.*'v'.*line 1: frame 0, but MOTChallenge frames are 1-based"
     ):
         read_mot_tracks(path)
 
@@ -503,16 +503,16 @@ def test_bad_mot_too_few_columns(tmp_path):
     with pytest.raises(ValueError, match=r"v\.txt.*'v'.*rows have 5 columns, need at least 6"):
         read_mot_tracks(path)
     path = write_mot(tmp_path / "w.txt", [[1, 1, 0, 0, 2, 2, 1], [2, 1, 0, 0, 2]])
-    with pytest.raises(ValueError, match=r"w\.txt.*'w'.*data row 2: missing, NaN or infinite height"):
+    with pytest.raises(ValueError, match=r"w\.txt.*'w'.*line 2: missing, NaN or infinite height"):
         read_mot_tracks(path)
 
 
 def test_bad_mot_non_integer_ids_and_frames(tmp_path):
     path = write_mot(tmp_path / "v.txt", [[1, 1.5, 0, 0, 2, 2]])
-    with pytest.raises(ValueError, match=r"v\.txt.*'v'.*data row 1: id 1.5 is not an integer"):
+    with pytest.raises(ValueError, match=r"v\.txt.*'v'.*line 1: id '1.5' is not an integer"):
         read_mot_tracks(path)
     path = write_mot(tmp_path / "w.txt", [[2.5, 1, 0, 0, 2, 2]])
-    with pytest.raises(ValueError, match=r"w\.txt.*'w'.*frame 2.5 is not an integer"):
+    with pytest.raises(ValueError, match=r"w\.txt.*'w'.*frame '2.5' is not an integer"):
         read_mot_tracks(path)
     path = write_mot(tmp_path / "x.txt", [[1, "bob", 0, 0, 2, 2]])
     with pytest.raises(ValueError, match=r"x\.txt.*'x'.*not a MOTChallenge track file of numbers"):

@@ -389,6 +389,22 @@ def test_subset_scores_only_selected_snippets(fitted, poses):
     np.testing.assert_allclose(part, full[idx])
 
 
+def test_fit_on_a_snippet_subset_trains_only_on_its_windows(poses):
+    """A fold's model learns nothing from the other folds' snippets (no snippet-level CV leak)."""
+    model = STGNF(**TINY, random_state=0)
+    idx = np.arange(0, len(poses), 2)
+    sub = poses[idx]
+    every = model.training_objects(poses)
+    kept = model.training_objects(sub)
+    centre_snippet = np.asarray(poses.object_snippet(every))
+    assert len(kept) == np.isin(centre_snippet, idx).sum() < len(every)
+    assert (np.asarray(sub.object_snippet(kept)) >= 0).all()
+    assert len(model.training_objects(poses)) == len(every)  # a whole VideoSet keeps every window
+    fitted = model.fit(sub, sample_weight=np.ones(len(kept)))
+    with pytest.raises(ValueError, match="training_objects"):
+        clone(fitted).fit(sub, sample_weight=np.ones(len(every)))
+
+
 def test_clone_pickle_and_parameter_validation(fitted, poses):
     params = clone(fitted).get_params()
     assert params == STGNF(**TINY, random_state=0).get_params()

@@ -29,7 +29,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _health, _rules
 from ._health import DegenerateLoopWarning
 from ._videoset import VideoSet
-from .models._base import SnippetScoresMixin, as_videoset, resolve_device
+from .models._base import SnippetScoresMixin, as_videoset, resolve_device, unfitted_if_interrupted
 
 _WOCC_METHODS = ["partial_fit", "training_objects", "score_snippets"]
 _WS_METHODS = ["partial_fit", "score_snippets"]
@@ -238,6 +238,7 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         self.callbacks = callbacks
 
     # ------------------------------------------------------------------ fit
+    @unfitted_if_interrupted
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
         """Train with no label, or with video labels when ``supervision='video'``.

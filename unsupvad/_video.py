@@ -16,6 +16,7 @@ import numpy as np
 DEFAULT_SNIPPET_LEN = 16
 TRACK_KINDS = ("keypoints", "boxes")
 _FINITE_CHECK_CHUNK = 4096
+_FLOAT_EXACT = 2.0**53
 
 
 def video_error(name: str, problem: str) -> ValueError:
@@ -27,12 +28,62 @@ def _as_index_array(values, what: str) -> np.ndarray:
     """Integer array of frame indices or track ids; non-integral values are refused, not truncated."""
     arr = np.asarray(values)
     if arr.dtype.kind == "f":
-        if not np.isfinite(arr).all() or (arr != np.round(arr)).any():
+        bad = ~np.isfinite(arr) | (arr != np.round(arr))
+        if bad.any():
             raise ValueError(f"track {what} values must be integers, got non-integral values such as "
-                             f"{arr[~np.isfinite(arr) | (arr != np.round(arr))][0]!r}")
-    elif arr.dtype.kind not in "iub":
+                             f"{arr[bad][0]!r}")
+        # above 2**53 a float no longer holds every integer: two ids could already have merged
+        if arr.size and np.abs(arr).max() >= _FLOAT_EXACT:
+            raise ValueError(f"track {what} values given as floats must lie below 2**53 in size to be exact, "
+                             f"got {np.abs(arr).max():g}: pass an integer array")
+    elif arr.dtype.kind == "u":
+        if arr.size and arr.max() > np.iinfo(np.int64).max:
+            raise ValueError(f"track {what} values must fit in a 64-bit signed integer, got {arr.max()}")
+    elif arr.dtype.kind not in "ib":
         raise ValueError(f"track {what} values must be integers, got dtype {arr.dtype}")
     return arr.astype(np.int64)
+
+
+def _whole_number(value, what: str, name: str) -> int:
+    """An int from an int or an integral float; anything else (bool, 856.9, NaN, text) is refused."""
+    if isinstance(value, (bool, np.bool_)):
+        raise video_error(name, f"{what} must be a whole number, got {value!r}")
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
+        return int(value)
+    raise video_error(name, f"{what} must be a whole number, got {value!r}")
+
+
+def check_frame_size(size, name: str) -> tuple[int, int]:
+    """``(width, height)`` as two positive ints; a ValueError naming the video otherwise.
+
+    Integral floats (``856.0``) and NumPy integers are accepted; ``856.9`` is
+    refused rather than truncated.
+    """
+    try:
+        parts = tuple(size) if not isinstance(size, (str, bytes)) else ()
+    except TypeError:
+        parts = ()
+    if len(parts) != 2:
+        raise video_error(name, f"frame_size must be (width, height), got {size!r}")
+    width, height = (_whole_number(p, f"frame_size {tuple(parts)!r}: {side}", name)
+                     for p, side in zip(parts, ("width", "height")))
+    if width < 1 or height < 1:
+        raise video_error(name, f"frame_size must be (width, height) > 0, got {size!r}")
+    return width, height
+
+
+def check_fps(fps, name: str) -> float:
+    """``fps`` as a positive, finite float; a ValueError naming the video otherwise."""
+    number = isinstance(fps, (int, float, np.integer, np.floating)) and not isinstance(fps, (bool, np.bool_))
+    try:
+        value = float(fps) if number else math.nan
+    except OverflowError:  # an int beyond float range
+        value = math.inf
+    if not (math.isfinite(value) and value > 0):
+        raise video_error(name, f"fps must be a positive, finite number, got {fps!r}")
+    return value
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,13 +225,26 @@ class Tracks:
                 )
 
 
+MAX_FEATURE_MAGNITUDE = 1e15
+"""Largest absolute feature value. The models sum squared features in float32 (max ~3.4e38): at
+1e15 a sum of 1e8 squares still fits, far beyond it a variance or a distance overflows to inf and the
+scores silently carry nothing. No extractor's output comes near it (I3D/C3D features lie within about
+1e2); a unit error or a corrupted file does."""
+
+
 def _check_finite(name: str, features: np.ndarray) -> None:
-    """Check features for NaN/inf in chunks, so a memory-mapped file is never loaded whole."""
+    """Check features for NaN/inf and for absurd magnitudes, in chunks (a memory-mapped file is never loaded whole)."""
     for start in range(0, len(features), _FINITE_CHECK_CHUNK):
         chunk = np.asarray(features[start : start + _FINITE_CHECK_CHUNK])
+        rows = chunk.reshape(len(chunk), -1)
         if not np.isfinite(chunk).all():
-            row = start + int(np.flatnonzero(~np.isfinite(chunk.reshape(len(chunk), -1)).all(axis=1))[0])
+            row = start + int(np.flatnonzero(~np.isfinite(rows).all(axis=1))[0])
             raise video_error(name, f"features contain NaN or infinite values (first at snippet {row})")
+        if chunk.size and np.abs(chunk).max() > MAX_FEATURE_MAGNITUDE:
+            row = start + int(np.flatnonzero((np.abs(rows) > MAX_FEATURE_MAGNITUDE).any(axis=1))[0])
+            raise video_error(name, f"features reach {np.abs(rows[row - start]).max():.3g} at snippet {row}, beyond "
+                                    f"{MAX_FEATURE_MAGNITUDE:.0e}: squared in float32 they would overflow; "
+                                    "rescale the features (wrong unit or a corrupted file?)")
 
 
 def snippet_count_range(n_frames: int, snippet_len: int) -> tuple[int, int]:
@@ -200,9 +264,11 @@ class Video:
     n_frames : int
         Number of frames, at least 1.
     fps : float, optional
-        Frames per second (used for plots only).
+        Frames per second (used for plots only), positive and finite.
     frame_size : (width, height), optional
-        Frame size in pixels (used to normalise coordinates).
+        Frame size in whole pixels (used to normalise coordinates). Integral
+        floats such as ``856.0`` are accepted; ``856.9`` is an error, not
+        truncated.
     features : ndarray of shape (T, D) or (T, n_crops, D), optional
         Snippet features, possibly a read-only memory map. T must be
         ``floor(n_frames / snippet_len)`` or ``ceil(n_frames / snippet_len)``.
@@ -247,17 +313,15 @@ class Video:
         object.__setattr__(self, "n_frames", int(self.n_frames))
         if self.n_frames < 1:
             raise video_error(name, f"the video is empty (n_frames={self.n_frames})")
-        if not isinstance(self.snippet_len, (int, np.integer)) or self.snippet_len < 1:
+        snippet_len = self.snippet_len
+        if isinstance(snippet_len, bool) or not isinstance(snippet_len, (int, np.integer)) or snippet_len < 1:
             raise video_error(name, f"snippet_len must be a positive integer, got {self.snippet_len!r}")
         if self.scene is not None and (not isinstance(self.scene, str) or not self.scene):
             raise video_error(name, f"scene must be a non-empty string or None, got {self.scene!r}")
-        if self.fps is not None and not (np.isfinite(self.fps) and self.fps > 0):
-            raise video_error(name, f"fps must be positive, got {self.fps!r}")
+        if self.fps is not None:
+            object.__setattr__(self, "fps", check_fps(self.fps, name))
         if self.frame_size is not None:
-            size = tuple(int(s) for s in self.frame_size)
-            if len(size) != 2 or min(size) <= 0:
-                raise video_error(name, f"frame_size must be (width, height) > 0, got {self.frame_size!r}")
-            object.__setattr__(self, "frame_size", size)
+            object.__setattr__(self, "frame_size", check_frame_size(self.frame_size, name))
         if self.features is not None:
             self._validate_features()
         if self.tracks is not None:

@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -264,7 +266,7 @@ def _read_frames_table(path: Path | None, split: str | None) -> dict | None:
             entry["frame_size"] = (_table_int(row["width"], "width", path, i),
                                    _table_int(row["height"], "height", path, i))
         if "fps" in row and not (isinstance(row["fps"], float) and math.isnan(row["fps"])):
-            entry["fps"] = float(row["fps"])
+            entry["fps"] = _table_fps(row["fps"], path, i)
         rows[str(row["video"])] = entry
     return rows
 
@@ -277,6 +279,16 @@ def _table_int(value, column: str, path: Path, line: int) -> int:
     if not math.isfinite(number) or number != int(number) or number < 1:
         raise ValueError(f"{path}: line {line}: {column} must be a positive integer, got {value!r}")
     return int(number)
+
+
+def _table_fps(value, path: Path, line: int) -> float:
+    try:
+        fps = float(value)
+    except (TypeError, ValueError):
+        fps = math.nan
+    if not math.isfinite(fps) or fps <= 0:
+        raise ValueError(f"{path}: line {line}: fps must be a positive number, got {value!r}")
+    return fps
 
 
 def _track_format(path: Path, fmt: str) -> str:
@@ -613,14 +625,48 @@ def _progress_wanted() -> bool:
 
 
 def _cmd_demo(args) -> None:
+    if args.out is not None:
+        check_output_path(args.out, "--out", folder=True)
     _set_threads(args.threads)
     _print_demo(run_demo(args.videos, args.seed, args.out, max_modules=args.max_modules, device=args.device,
                          progress=_progress_wanted()))
 
 
+def check_output_path(path: Path, option: str, *, folder: bool = False) -> None:
+    """Refuse, before any work, an output that could not be written once the work is done.
+
+    ``path`` is a file to write (or, with ``folder``, a folder to fill): it
+    must not be the other kind, and its nearest existing parent must be a
+    writable folder (missing folders are created when writing).
+    """
+    if path.exists() and path.is_dir() != folder:
+        raise ValueError(f"{option} {path} is {'a file' if folder else 'a folder'}; give "
+                         f"{'a folder' if folder else 'a file name'}")
+    parent = path if folder and path.exists() else path.parent
+    existing = next(p for p in (parent, *parent.parents) if p.exists())
+    if not existing.is_dir():
+        raise ValueError(f"{option} {path}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{option} {path}: no permission to write in {existing}")
+
+
+def _write_csv_atomically(table, path: Path) -> None:
+    """Write a DataFrame to ``path`` through a temporary file: an interrupted write leaves ``path`` as it was."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            table.to_csv(f, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _cmd_fit(args) -> None:
     from .persistence import save_model
 
+    check_output_path(args.out, "--out")
     _set_threads(args.threads)
     X = read_videos(args.tracks, args.features, args.format, args.frames, args.split, args.frame_size)
     wocc = args.wocc or ("stgnf" if args.tracks is not None else "feature_ae")
@@ -655,6 +701,9 @@ def _load(path: Path, device: str = "cpu"):
 def _cmd_score(args) -> None:
     import pandas as pd
 
+    check_output_path(args.out, "--out")
+    if args.plot is not None:
+        check_output_path(args.plot, "--plot", folder=True)
     _set_threads(args.threads)
     model, info = _load(args.model, args.device)
     _scoring_parts(model, args.scorer)  # checks --scorer and switches the scoring model first
@@ -680,8 +729,7 @@ def _cmd_score(args) -> None:
         "frame": np.concatenate([np.arange(len(s)) for s in frame_scores]),
         "score": np.concatenate(frame_scores),
     })
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out, index=False)
+    _write_csv_atomically(table, args.out)
     print(f"scored {X.n_videos} videos ({len(table)} frames): {args.out}")
     if args.plot is not None:
         from .plotting import save_video_plots
@@ -777,6 +825,7 @@ def _cmd_plot(args) -> None:
     from .plotting import TrainingHistoryDisplay, _require_matplotlib, plot_thresholds, plot_training_losses
 
     _require_matplotlib()
+    check_output_path(args.out, "--out", folder=True)
     from matplotlib.figure import Figure
 
     model, _ = _load(args.model)

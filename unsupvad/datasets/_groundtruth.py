@@ -56,7 +56,8 @@ def read_frame_masks(folder: PathLike, names: Sequence[str] | None = None) -> di
         When the folder or a requested mask is missing.
     ValueError
         Naming the file: unreadable or truncated files, masks that are not
-        1-D, empty, or hold values other than 0 and 1.
+        1-D, empty, longer than :data:`~unsupvad.datasets.limits.MAX_FRAMES`
+        or hold values other than 0 and 1.
     """
     folder = existing(folder, "frame-mask folder", is_dir=True)
     if names is None:
@@ -64,9 +65,11 @@ def read_frame_masks(folder: PathLike, names: Sequence[str] | None = None) -> di
     else:
         sources = [(name, folder / f"{name}.npy") for name in names]
         for name, path in sources:
-            if not path.is_file():
+            if not path.exists():
                 raise FileNotFoundError(f"frame mask of video {name!r} not found: {path}")
-    return {name: _as_mask(load_npy(path, video=name), path, name) for name, path in sources}
+    return {
+        name: _as_mask(load_npy(path, video=name, per_frame=True), path, name) for name, path in sources
+    }
 
 
 def _padded_lengths(videoset: VideoSet) -> np.ndarray:

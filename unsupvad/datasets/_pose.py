@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
-import pickle
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -15,19 +16,27 @@ from ._groundtruth import read_frame_masks
 from ._layouts import COCO17_JOINTS, coco17_to_openpose18
 from ._readers import (
     PathLike,
+    check_frame_count,
+    check_inside,
     existing,
     file_error,
     folder_files,
+    frame_size_of,
     lookup_n_frames,
     make_video,
     make_videoset,
     per_video,
+    read_bytes,
+    read_npy_header,
 )
 from ._rtfm import feature_sources, load_features
+from ._safe_pickle import load_restricted_pickle
 
 POSE_SUFFIX = "_alphapose_tracked_person.json"
 POSE_LAYOUTS = ("openpose18", "coco17")
 _N_VALUES = 3 * len(COCO17_JOINTS)
+_INDEX_KEY = re.compile(r"[0-9]+")
+_MAX_KEY_DIGITS = 18  # any such key fits in an int64
 
 
 def pose_video_name(path: Path) -> str:
@@ -39,13 +48,55 @@ def pose_video_name(path: Path) -> str:
 
 
 def _as_index(key, what: str, path: Path, name: str) -> int:
+    """A person id or frame key: plain decimal digits (zero padding allowed), nothing else."""
+    if not isinstance(key, str) or not _INDEX_KEY.fullmatch(key):
+        negative = isinstance(key, str) and key.startswith("-") and _INDEX_KEY.fullmatch(key[1:])
+        problem = "is negative" if negative else "is not an integer (only digits, e.g. '0042')"
+        raise file_error(path, f"{what} {key!r} {problem}", name)
+    if len(key.lstrip("0")) > _MAX_KEY_DIGITS:
+        raise file_error(path, f"{what} {key!r} is out of range (more than {_MAX_KEY_DIGITS} digits)", name)
+    return int(key)
+
+
+def _check_distinct(seen: dict[int, str], value: int, key: str, what: str, path: Path, name: str) -> None:
+    """Refuse two keys that read as one number ('1' and '01'): they would merge two people or frames."""
+    if value in seen:
+        raise file_error(
+            path,
+            f"{what} {seen[value]!r} and {key!r} both read as {value}: ambiguous (zero padding is ignored), "
+            "rename one of them",
+            name,
+        )
+    seen[value] = key
+
+
+class _DuplicateKey(ValueError):
+    """A JSON object gives one key twice (json.load would silently keep the last)."""
+
+
+def _unique_keys(pairs: list) -> dict:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return obj
+
+
+def _load_json(path: Path, name: str):
+    data = read_bytes(path, "pose file", name)
     try:
-        value = int(key)
-    except (TypeError, ValueError):
-        raise file_error(path, f"{what} {key!r} is not an integer", name) from None
-    if value < 0:
-        raise file_error(path, f"{what} {key!r} is negative", name)
-    return value
+        return json.loads(data, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        raise file_error(
+            path, f"key {exc.args[0]!r} appears twice in one JSON object (one of the two would be lost)", name
+        ) from None
+    except RecursionError:
+        raise file_error(path, "malformed JSON (nested too deeply)", name) from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, over-long integers
+        raise file_error(path, f"malformed JSON ({exc})", name) from exc
 
 
 def _merged_person(value, person: int, path: Path, name: str) -> dict:
@@ -78,26 +129,52 @@ def _check_detection(det, person: int, frame_key: str, path: Path, name: str) ->
     return keypoints
 
 
+def _first_non_number(keypoints: list, persons: list, frames: list) -> str | None:
+    for det, person, frame in zip(keypoints, persons, frames):
+        for value in det:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return f"person {person}, frame {frame} holds {value!r}"
+    return None
+
+
+def _keypoint_array(keypoints: list, persons: list, frames: list, path: Path, name: str) -> np.ndarray:
+    """The ``(n, 17, 3)`` keypoints; every detection already holds 51 values."""
+    if not keypoints:
+        return np.zeros((0, len(COCO17_JOINTS), 3))
+    try:
+        raw = np.array(keypoints)
+    except (TypeError, ValueError, OverflowError):
+        raw = None
+    if raw is None or raw.dtype.kind not in "iuf":  # text, null, booleans, or integers beyond int64
+        where = _first_non_number(keypoints, persons, frames)
+        if where is not None:
+            raise file_error(path, f"keypoints must be numbers: {where}", name)
+        try:
+            raw = np.array(keypoints, dtype=np.float64)
+        except OverflowError:
+            raise file_error(path, "keypoints must be numbers within the float range", name) from None
+    return raw.astype(np.float64).reshape(-1, len(COCO17_JOINTS), 3)
+
+
 def _parse_pose_file(path: Path, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(frame, person_id, keypoints (n, 17, 3))`` of one STG-NF pose JSON."""
-    try:
-        with open(path, "rb") as f:
-            data = json.load(f)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise file_error(path, f"malformed JSON ({exc})", name) from exc
+    data = _load_json(path, name)
     if not isinstance(data, dict):
         raise file_error(path, "the top level must be an object {person_id: {frame: detection}}", name)
     frames, persons, keypoints = [], [], []
+    person_keys: dict[int, str] = {}
     for person_key, value in data.items():
         person = _as_index(person_key, "person id", path, name)
+        _check_distinct(person_keys, person, person_key, "person ids", path, name)
+        frame_keys: dict[int, str] = {}
         for frame_key, det in _merged_person(value, person, path, name).items():
-            frames.append(_as_index(frame_key, f"person {person}: frame key", path, name))
+            frame = _as_index(frame_key, f"person {person}: frame key", path, name)
+            _check_distinct(frame_keys, frame, frame_key, f"person {person}: frame keys", path, name)
+            check_frame_count(frame + 1, path, name, what=f"person {person}: frame key {frame_key!r} implies n_frames")
+            frames.append(frame)
             persons.append(person)
             keypoints.append(_check_detection(det, person, frame_key, path, name))
-    try:
-        points = np.array(keypoints, dtype=np.float64).reshape(-1, len(COCO17_JOINTS), 3)
-    except (TypeError, ValueError) as exc:
-        raise file_error(path, f"keypoints must be numbers ({exc})", name) from exc
+    points = _keypoint_array(keypoints, persons, frames, path, name)
     return np.array(frames, dtype=np.int64), np.array(persons, dtype=np.int64), points
 
 
@@ -146,15 +223,21 @@ def read_alphapose_json(
         Format: ``{person_id: {frame: {"keypoints": [x, y, c] * 17,
         "scores": float}}}``, where a person's value may also be a list of
         such objects, merged in order (a frame given twice keeps the later
-        detection, as STG-NF does). Frame keys are absolute 0-based frame
-        indices, read as integers (zero padding is irrelevant). The person
-        ``scores`` are not kept.
+        detection, as STG-NF does). Person ids and frame keys (absolute
+        0-based frame indices) are plain decimal digits, zero padding
+        allowed: ``'0042'`` is 42, but ``'1_5'``, ``'-1'`` or ``'4.0'`` are
+        errors, and so are two keys that read as one number (``'1'`` and
+        ``'01'``), which would merge two people or two frames. A key given
+        twice in one JSON object is an error too (``json`` would drop one).
+        The person ``scores`` are not kept.
     n_frames : mapping of str to int, optional
         Frame count of every video (a missing video is an error). Default:
         the largest frame index in the file plus one, which undercounts a
-        video whose last frames show nobody.
+        video whose last frames show nobody. At most
+        :data:`unsupvad.datasets.limits.MAX_FRAMES` either way.
     frame_size : (width, height) or mapping of str to (width, height), optional
-        Frame size in pixels.
+        Frame size in pixels. A detection whose keypoints' bounding box lies
+        entirely outside the frame is an error; partly outside is kept.
     layout : {'openpose18', 'coco17'}, default='openpose18'
         ``'openpose18'`` converts the COCO-17 keypoints as STG-NF does (see
         :func:`coco17_to_openpose18`); ``'coco17'`` keeps them.
@@ -171,23 +254,30 @@ def read_alphapose_json(
     FileNotFoundError
         When the path is missing.
     ValueError
-        Naming the file and the video: malformed JSON, non-integer or
-        negative person ids or frame keys, keypoints of the wrong length or
-        not numeric, NaN or infinite coordinates, frames beyond ``n_frames``,
-        a video missing from ``n_frames``, a file without any person and no
-        ``n_frames``, or two files with one video name.
+        Naming the file and the video: malformed or too deeply nested JSON,
+        duplicate keys, person ids or frame keys that are not plain digits,
+        are negative or ambiguous, keypoints of the wrong length or not
+        numeric, NaN or infinite coordinates, frames beyond ``n_frames`` or
+        :data:`~unsupvad.datasets.limits.MAX_FRAMES`, detections entirely
+        outside ``frame_size``, a video missing from ``n_frames``, a file
+        without any person and no ``n_frames``, two files with one video
+        name, a path that is not a regular file or a file larger than
+        :data:`~unsupvad.datasets.limits.MAX_FILE_BYTES`.
     """
     videos = []
     for name, path in pose_sources(path_or_folder):
+        size = frame_size_of(per_video(frame_size, name, "frame size", path), path, name)
         tracks = read_pose_tracks(path, name, layout)
         count = lookup_n_frames(n_frames, name, path)
+        check_inside(tracks.boxes, size, lambda i, t=tracks: f"person {t.track_id[i]}, frame {t.frame[i]}", path,
+                     name, what="the keypoints' bounding box")
         videos.append(
             make_video(
                 path,
                 name=name,
                 n_frames=_frames_from_tracks(tracks, path, name) if count is None else count,
                 fps=per_video(fps, name, "fps", path),
-                frame_size=per_video(frame_size, name, "frame size", path),
+                frame_size=size,
                 tracks=tracks,
             )
         )
@@ -217,22 +307,47 @@ def _official_features(base: Path, split: str) -> Path | None:
     return folder
 
 
+def _pickle_payload(data: bytes, path: Path) -> bytes:
+    """The pickle inside a ``.npy`` file holding one Python object, or ``data`` itself (a bare pickle)."""
+    if not data.startswith(b"\x93NUMPY"):
+        return data
+    f = io.BytesIO(data)
+    shape, dtype, offset = read_npy_header(f, path)
+    if not dtype.hasobject or shape != ():
+        raise file_error(
+            path, f"holds an array of shape {shape} and dtype {dtype}, not the dict video -> n_frames of np.save"
+        )
+    return data[offset:]
+
+
+def _count_of(video, count, path: Path) -> int:
+    if not isinstance(video, str) or not video:
+        raise file_error(path, f"video names must be non-empty strings, got {video!r}")
+    whole = isinstance(count, int) or (isinstance(count, float) and count.is_integer())
+    if isinstance(count, bool) or not whole or count < 1:
+        raise file_error(path, f"n_frames must be a positive integer, got {count!r}", video)
+    return check_frame_count(int(count), path, video)
+
+
 def _official_frame_counts(base: Path) -> dict[str, int] | None:
-    """The ``video -> n_frames`` dict of ``*-num.npy`` (a pickle: trusted files only)."""
+    """The ``video -> n_frames`` dict of ``*-num.npy``, read without running any code of the pickle."""
     found = sorted(base.glob("*-num.npy")) + sorted((base / "list").glob("*-num.npy"))
     if not found:
         return None
     if len(found) > 1:
         raise file_error(base, f"several frame-count files: {[p.name for p in found]}")
+    path = found[0]
+    payload = _pickle_payload(read_bytes(path, "frame-count file"), path)
     try:
-        counts = np.load(found[0], allow_pickle=True)
-    except (ValueError, OSError, EOFError, pickle.UnpicklingError) as exc:
-        raise file_error(found[0], f"not a pickled dict video -> n_frames ({exc})") from exc
-    if isinstance(counts, np.ndarray) and counts.dtype.hasobject and counts.ndim == 0:
-        counts = counts.item()
+        counts = load_restricted_pickle(payload)
+    # whatever a refused or damaged pickle raises, nothing of it ran: report it as unreadable
+    except Exception as exc:
+        raise file_error(
+            path, f"not a pickled dict video -> n_frames readable without running code ({type(exc).__name__}: {exc})"
+        ) from exc
     if not isinstance(counts, dict):
-        raise file_error(found[0], f"expected a dict video -> n_frames, got {type(counts).__name__}")
-    return {str(k): int(v) for k, v in counts.items()}
+        raise file_error(path, f"expected a dict video -> n_frames, got {type(counts).__name__}")
+    return {video: _count_of(video, count, path) for video, count in counts.items()}
 
 
 def _check_same_names(names: list[str], other: list[str], what: str, other_what: str, source: Path) -> None:
@@ -292,8 +407,12 @@ def load_official_layout(
 
     Notes
     -----
-    ``*-num.npy`` is a pickled dict and is loaded with ``allow_pickle=True``:
-    only load folders you trust.
+    ``*-num.npy`` is a pickled dict (``np.save(path, {video: n_frames})``).
+    It is read without ``allow_pickle``: a restricted reader accepts only
+    what such a dict needs (strings, integers, NumPy integer scalars and the
+    0-d object array around them) and refuses any other object the pickle
+    names before it is created, so a hostile file cannot run code. A bare
+    ``pickle.dump`` of the dict is read the same way.
     """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")

@@ -20,6 +20,8 @@ from ._readers import (
     lookup_n_frames,
     make_video,
     make_videoset,
+    read_bytes,
+    regular_file,
 )
 
 FEATURE_SUFFIX = "_i3d"
@@ -33,7 +35,7 @@ def feature_video_name(path: Path) -> str:
 
 def _list_file_paths(list_file: Path) -> list[Path]:
     try:
-        lines = list_file.read_text().splitlines()
+        lines = read_bytes(list_file, "feature list").decode("utf-8-sig").splitlines()
     except UnicodeDecodeError as exc:
         raise file_error(list_file, f"not a text list of .npy paths ({exc})") from exc
     paths = []
@@ -43,8 +45,12 @@ def _list_file_paths(list_file: Path) -> list[Path]:
             continue
         path = Path(entry).expanduser()
         path = path if path.is_absolute() else list_file.parent / path
-        if not path.is_file():
+        if not path.exists():
             raise FileNotFoundError(f"{list_file}: line {number}: feature file not found: {path}")
+        try:
+            regular_file(path, "feature file")
+        except ValueError as exc:
+            raise ValueError(f"{list_file}: line {number}: {exc}") from exc
         paths.append(path)
     if not paths:
         raise file_error(list_file, "the list names no feature file")
@@ -122,8 +128,9 @@ def read_rtfm_features(
     FileNotFoundError
         When the source or a listed file is missing.
     ValueError
-        Naming the file and the video: an unreadable, truncated or
-        non-numeric file, features that are not 2-D or 3-D, NaN or infinite
+        Naming the file and the video: an unreadable, truncated, pickled or
+        non-numeric file (a garbage ``.npy`` header included), a path that
+        is not a regular file, features that are not 2-D or 3-D, NaN or infinite
         values, a snippet count T outside ``floor..ceil(n_frames / snippet_len)``,
         a video missing from ``n_frames``, two files with one video name, or
         per-snippet shapes that differ between videos.

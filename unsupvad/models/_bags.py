@@ -21,12 +21,20 @@ import torch
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from skorch import NeuralNet
 from skorch.callbacks import ProgressBar
 from torch import nn
 
 from .._videoset import VideoSet
-from ._base import CachesPerVideoSet, SnippetScoresMixin, as_videoset, draw_seed, resolve_device, torch_seeded
+from ._base import (
+    CachesPerVideoSet,
+    InterruptibleNet,
+    SnippetScoresMixin,
+    as_videoset,
+    draw_seed,
+    resolve_device,
+    torch_seeded,
+    unfitted_if_interrupted,
+)
 
 N_TOP = 3
 PRELOAD_BYTES = 2**30
@@ -426,6 +434,7 @@ class BagTrainingMixin(CachesPerVideoSet, SnippetScoresMixin):
     """
 
     # ------------------------------------------------------------------ training
+    @unfitted_if_interrupted
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, snippet_scores=None):
         """Train ``max_epochs`` epochs from scratch on 0/1 snippet labels.
@@ -458,6 +467,7 @@ class BagTrainingMixin(CachesPerVideoSet, SnippetScoresMixin):
         self._set_offset(X)
         return self
 
+    @unfitted_if_interrupted
     def partial_fit(self, X, y, sample_weight=None, snippet_scores=None):
         """Train one more epoch, continuing from the current state (from scratch when not fitted).
 
@@ -487,11 +497,11 @@ class BagTrainingMixin(CachesPerVideoSet, SnippetScoresMixin):
         if self.input_scaling != "none":
             self.net_.module_.input_norm.set(*input_scaling(X, self.input_scaling))
 
-    def _build_net(self) -> NeuralNet:
+    def _build_net(self) -> InterruptibleNet:
         """The uninitialised skorch net for ``n_features_in_`` on ``device_`` (also used to load model files)."""
         module, module_kwargs = self._module_spec(self.n_features_in_)
         criterion, criterion_kwargs = self._criterion_spec()
-        return NeuralNet(
+        return InterruptibleNet(
             module, criterion=criterion, optimizer=torch.optim.Adam, lr=self.lr,
             optimizer__weight_decay=self.weight_decay, batch_size=self.batch_size, max_epochs=1,
             train_split=None, iterator_train__shuffle=False, device=str(self.device_),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import weakref
 
 import numpy as np
 import torch
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
+from skorch import NeuralNet
 
 from .._videoset import VideoSet
 
@@ -54,6 +56,56 @@ def torch_seeded(seed: int, device: torch.device | None = None):
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
+
+
+class _EpochInterrupted(BaseException):
+    """Carries a Ctrl-C through skorch's ``partial_fit``, which would swallow a KeyboardInterrupt."""
+
+
+class InterruptibleNet(NeuralNet):
+    """A skorch ``NeuralNet`` whose training stops on Ctrl-C and says so.
+
+    skorch's ``partial_fit`` (and so ``fit``) catches ``KeyboardInterrupt``
+    and returns as if the epoch had finished: the caller goes on with a
+    half-trained network, and a command line saves it. Here the interrupt
+    leaves ``fit_loop`` as an exception skorch does not catch and is raised
+    again as ``KeyboardInterrupt`` from ``partial_fit``.
+    """
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt as exc:
+            raise _EpochInterrupted from exc
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        try:
+            return super().partial_fit(X, y, classes=classes, **fit_params)
+        except _EpochInterrupted:
+            raise KeyboardInterrupt("training interrupted") from None
+
+
+def forget_fit(estimator) -> None:
+    """Remove every fitted attribute (public names ending in ``_``): the estimator is unfitted again."""
+    for name in [n for n in vars(estimator) if n.endswith("_") and not n.startswith("_")]:
+        delattr(estimator, name)
+
+
+def unfitted_if_interrupted(method):
+    """Decorate ``fit``/``partial_fit``: a Ctrl-C during it leaves the estimator unfitted, then propagates.
+
+    A network stopped mid-epoch is neither the model before the call nor the
+    one asked for; scoring with it would silently give other results than a
+    completed fit.
+    """
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except KeyboardInterrupt:
+            forget_fit(self)
+            raise
+    return guarded
 
 
 def float64_copy(module: torch.nn.Module) -> torch.nn.Module:

@@ -9,12 +9,20 @@ import torch
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from skorch import NeuralNet
 from skorch.callbacks import ProgressBar
 from torch import nn
 
 from .._videoset import VideoSet
-from ._base import SnippetScoresMixin, as_videoset, draw_seed, float64_copy, resolve_device, torch_seeded
+from ._base import (
+    InterruptibleNet,
+    SnippetScoresMixin,
+    as_videoset,
+    draw_seed,
+    float64_copy,
+    resolve_device,
+    torch_seeded,
+    unfitted_if_interrupted,
+)
 
 SCORE_BATCH = 8192
 
@@ -39,7 +47,7 @@ class _AutoEncoder(nn.Module):
         return self.layers(x)
 
 
-class WeightedReconstructionNet(NeuralNet):
+class WeightedReconstructionNet(InterruptibleNet):
     """skorch net whose loss is the per-sample squared error times the sample weight.
 
     The input is a dict ``{"x": features, "sample_weight": weights}``; the
@@ -115,12 +123,14 @@ class FeatureAE(SnippetScoresMixin, OutlierMixin, BaseEstimator):
         """The objects trained on: one per snippet."""
         return as_videoset(X, need="features", what="FeatureAE").snippet_objects()
 
+    @unfitted_if_interrupted
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
         """Train ``max_epochs`` epochs from scratch; ``sample_weight`` = 1 − w per snippet."""
         self._start(X)
         return self._train(X, sample_weight, self.max_epochs)
 
+    @unfitted_if_interrupted
     def partial_fit(self, X, y=None, sample_weight=None):
         """Train one more epoch, continuing (from scratch when not fitted yet)."""
         if not hasattr(self, "net_"):

@@ -20,7 +20,6 @@ from scipy.ndimage import gaussian_filter1d
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from skorch import NeuralNet
 from skorch.callbacks import GradientNormClipping, ProgressBar
 from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
@@ -28,7 +27,16 @@ from tqdm.auto import tqdm
 
 from .._objects import Objects
 from .._videoset import VideoSet
-from ._base import CachesPerVideoSet, SnippetScoresMixin, as_videoset, draw_seed, resolve_device, torch_seeded
+from ._base import (
+    CachesPerVideoSet,
+    InterruptibleNet,
+    SnippetScoresMixin,
+    as_videoset,
+    draw_seed,
+    resolve_device,
+    torch_seeded,
+    unfitted_if_interrupted,
+)
 from ._graphs import (
     ADJACENCY_STRATEGIES,
     adjacency,
@@ -414,7 +422,7 @@ class WeightedNLL(nn.Module):
         return (weight * nll).sum() / (weight > 0).sum().clamp_min(1)
 
 
-class WeightedFlowNet(NeuralNet):
+class WeightedFlowNet(InterruptibleNet):
     """skorch net whose module returns per-object NLLs and whose loss is :class:`WeightedNLL`.
 
     Batches are dicts ``{"x": windows, "sample_weight": weights}``; the
@@ -452,6 +460,12 @@ class WindowDataset(torch.utils.data.Dataset):
             sign = 1.0 - 2.0 * (index >= n).to(x.dtype)
             x = torch.cat([x[:, :1] * sign.view(-1, 1, 1, 1), x[:, 1:]], dim=1)
         return {"x": x, "sample_weight": self.weight[base]}, None
+
+
+def selected_windows(X: VideoSet, objects: Objects) -> Objects:
+    """The windows whose centre frame lies in a selected snippet of ``X`` (all of them on a whole VideoSet)."""
+    inside = np.asarray(X.object_snippet(objects)) >= 0
+    return objects if inside.all() else objects.subset(inside)
 
 
 def batch_loader(dataset, batch_size: int, shuffle: bool = False, min_batches: int = 1) -> DataLoader:
@@ -705,8 +719,16 @@ class STGNF(CachesPerVideoSet, SnippetScoresMixin, OutlierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ objects
     def training_objects(self, X) -> Objects:
-        """Training windows: ``X.objects(seg_len, train_stride, max_missing)``."""
-        return self._videoset(X).objects(self.seg_len, self.train_stride, self.max_missing)
+        """Training windows: ``X.objects(seg_len, train_stride, max_missing)`` of the selected snippets.
+
+        A window belongs to the snippet of its centre frame; on a VideoSet
+        that selects only some snippets (a cross-validation fold), the
+        windows centred in unselected snippets are left out, so a model
+        fitted on a fold learns nothing from the other folds' snippets. A
+        window may still read detections a few frames beyond its snippet.
+        """
+        X = self._videoset(X)
+        return selected_windows(X, X.objects(self.seg_len, self.train_stride, self.max_missing))
 
     def scoring_objects(self, X) -> Objects:
         """Scoring windows: ``X.objects(seg_len, score_stride, max_missing)``."""
@@ -717,6 +739,7 @@ class STGNF(CachesPerVideoSet, SnippetScoresMixin, OutlierMixin, BaseEstimator):
         return as_videoset(X, need="tracks", what="STGNF")
 
     # ------------------------------------------------------------------ fitting
+    @unfitted_if_interrupted
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
         """Train ``max_epochs`` epochs from scratch.
@@ -738,6 +761,7 @@ class STGNF(CachesPerVideoSet, SnippetScoresMixin, OutlierMixin, BaseEstimator):
         self._start(X)
         return self._train(X, sample_weight, self.max_epochs)
 
+    @unfitted_if_interrupted
     def partial_fit(self, X, y=None, sample_weight=None):
         """Train one more epoch, continuing the model and optimizer (from scratch when unfitted)."""
         X = self._videoset(X)
@@ -839,6 +863,8 @@ class STGNF(CachesPerVideoSet, SnippetScoresMixin, OutlierMixin, BaseEstimator):
 
         def cut():
             objects = X.objects(self.seg_len, stride, self.max_missing)
+            if kind == "train":
+                objects = selected_windows(X, objects)
             n_bytes = 4 * len(objects) * 2 * self.seg_len * get_layout(self.layout_).n_nodes
             if kind == "score" and n_bytes > _CACHE_BYTES:
                 return objects, None
