@@ -177,3 +177,27 @@ def test_absurd_feature_magnitudes_are_refused_by_the_container(scale, error):
         Video("v", 80, features=features)
     with pytest.raises(ValueError, match=error):
         VideoSet.from_arrays(features[None])
+
+
+
+def test_a_real_sigint_inside_a_training_epoch_of_cli_fit(mot_folder, tmp_path, monkeypatch, capsys):
+    """The signal itself (not a raised exception), delivered while a batch trains, as Ctrl-C delivers it."""
+    import os
+    import signal
+
+    out = tmp_path / "model.uvad"
+    out.write_bytes(b"the previous model")
+    seen = {"batches": 0}
+    original = InterruptibleNet.on_batch_begin
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        seen["batches"] += training
+        if seen["batches"] == 3:
+            os.kill(os.getpid(), signal.SIGINT)  # Python raises KeyboardInterrupt at the next instruction
+        return original(self, net, batch=batch, training=training, **kwargs)
+
+    monkeypatch.setattr(InterruptibleNet, "on_batch_begin", on_batch_begin)
+    assert cli.main(fit_args(mot_folder, out)) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert out.read_bytes() == b"the previous model"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.uvad", "tracks"]
