@@ -39,10 +39,10 @@ Run
     dropped and read back as the shoulders' mean; 10-crop 64-d imitation
     features; masks; frame counts), then fits and evaluates on it.
 
-    ``python examples/official_layout.py --root data/ [--dataset ShanghaiTech] [--frame-size W H]
+    ``python examples/official_layout.py --root data/ [--dataset ShanghaiTech] [--frame-size WxH]
     [--paper] [--device cuda]`` runs on your copy of the official data. The
     layout stores no frame size: STG-NF normalises the poses by
-    ``--frame-size`` (default 856 480, as the official code does). ``--paper``
+    ``--frame-size`` (default 856x480, as the official code does). ``--paper``
     uses the models' defaults (the paper's sizes: hours on a CPU for
     ShanghaiTech, use a GPU); without it the small, fast settings of this
     example are used.
@@ -120,6 +120,15 @@ def write_official_layout(root: Path, n_videos: int, seed: int) -> Path:
     return root
 
 
+def parse_frame_size(text: str) -> tuple[int, int]:
+    """``856x480`` -> ``(856, 480)``: the command line's spelling of a frame size."""
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in pixels, e.g. 856x480, got {text!r}") from None
+    return width, height
+
+
 def make_model(paper: bool, quick: bool, frame_size, device: str, seed: int) -> InterleavedVAD:
     # The layout stores no frame size; STG-NF normalises the poses by it (the official code: 856 x 480 always).
     if paper:
@@ -136,8 +145,8 @@ def main(argv=None) -> None:
     parser.add_argument("--root", type=Path, help="folder holding weakly_<dataset>/ (default: generated)")
     parser.add_argument("--dataset", default="ShanghaiTech", help="the <dataset> of weakly_<dataset>")
     parser.add_argument("--paper", action="store_true", help="the models' defaults (the paper's sizes)")
-    parser.add_argument("--frame-size", type=int, nargs=2, default=(856, 480), metavar=("W", "H"),
-                        help="frame size of the videos (default 856 480, ShanghaiTech and the official code)")
+    parser.add_argument("--frame-size", type=parse_frame_size, default=(856, 480), metavar="WxH",
+                        help="frame size of the videos (default 856x480, ShanghaiTech and the official code)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
     parser.add_argument("--out", type=Path, default=Path("examples_output/official_layout"), help="PNG folder")
     parser.add_argument("--videos", type=int, default=36, help="generated videos, two thirds train (default 36)")

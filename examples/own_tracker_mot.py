@@ -17,7 +17,7 @@ Run
     MOTChallenge files into a temporary folder first (with their frame table
     and frame masks), so it runs end to end on real files.
 
-    ``python examples/own_tracker_mot.py --tracks DIR [--frames CSV] [--frame-size W H] [--gt DIR]``
+    ``python examples/own_tracker_mot.py --tracks DIR [--frames CSV] [--frame-size WxH] [--gt DIR]``
     runs on your own files:
 
     * ``--tracks DIR``: one ``<video>.txt`` per video, one row per detection,
@@ -25,7 +25,7 @@ Run
       frames 1-based as in MOTChallenge: row frame f is frame index f - 1;
       boxes in pixels; conf defaults to 1);
     * the frame size is needed (both models normalise by it): the
-      ``width,height`` columns of ``--frames``, or ``--frame-size W H`` for
+      ``width,height`` columns of ``--frames``, or ``--frame-size WxH`` (as the CLI) for
       all videos;
     * ``--frames CSV`` (optional): ``video,n_frames[,width,height][,fps]``,
       one row per video (the ``videos.csv`` of the shanghaitech-tracks layout
@@ -96,6 +96,15 @@ def write_generated_videos(folder: Path, n_videos: int, seed: int) -> tuple[Path
     return tracks, frames, gt
 
 
+def parse_frame_size(text: str) -> tuple[int, int]:
+    """``856x480`` -> ``(856, 480)``: the command line's spelling of a frame size."""
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT in pixels, e.g. 856x480, got {text!r}") from None
+    return width, height
+
+
 def read_videos(tracks: Path, frames: Path | None, frame_size) -> VideoSet:
     """The videos of a folder of MOT files, with frame counts, sizes and fps from the frame table."""
     n_frames = size = fps = None
@@ -109,7 +118,7 @@ def read_videos(tracks: Path, frames: Path | None, frame_size) -> VideoSet:
     if frame_size is not None:
         size = tuple(frame_size)  # one size for every video
     if size is None:
-        raise SystemExit("the frame size is needed: pass --frame-size W H, or width,height columns in --frames")
+        raise SystemExit("the frame size is needed: pass --frame-size WxH, or width,height columns in --frames")
     return read_mot_tracks(tracks, n_frames=n_frames, frame_size=size, fps=fps)
 
 
@@ -117,7 +126,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tracks", type=Path, help="folder of <video>.txt MOTChallenge files (default: generated)")
     parser.add_argument("--frames", type=Path, help="CSV video,n_frames[,width,height][,fps]")
-    parser.add_argument("--frame-size", type=int, nargs=2, metavar=("W", "H"), help="frame size of every video")
+    parser.add_argument("--frame-size", type=parse_frame_size, metavar="WxH",
+                        help="frame size of every video, e.g. 856x480")
     parser.add_argument("--gt", type=Path, help="folder of <video>.npy frame masks, for an AUC only")
     parser.add_argument("--scorer", choices=("ws", "wocc"), default="ws", help="model that scores (default ws)")
     parser.add_argument("--out", type=Path, default=Path("examples_output/own_tracker_mot"), help="output folder")

@@ -201,3 +201,28 @@ def test_a_real_sigint_inside_a_training_epoch_of_cli_fit(mot_folder, tmp_path, 
     assert "interrupted" in capsys.readouterr().err
     assert out.read_bytes() == b"the previous model"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.uvad", "tracks"]
+
+
+# ---------------------------------------------------------------------- command-line conveniences
+def test_cli_version(capsys):
+    import unsupvad
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"unsupvad {unsupvad.__version__}"
+
+
+def test_cli_unknown_split_lists_the_splits(mot_folder, tmp_path, capsys):
+    args = fit_args(mot_folder, tmp_path / "m.uvad") + ["--split", "Train"]
+    assert cli.main(args) == 2
+    assert "no video of split 'Train'; the splits are 'train'" in capsys.readouterr().err
+
+
+def test_cli_cuda_without_cuda_is_refused_before_any_work(mot_folder, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    args = fit_args(mot_folder, tmp_path / "m.uvad")
+    args[args.index("--device") + 1] = "cuda"
+    assert cli.main(args) == 2
+    out, err = capsys.readouterr()
+    assert "--device cuda was given, but this machine has no usable CUDA GPU" in err and "fitting on" not in out

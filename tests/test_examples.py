@@ -102,7 +102,7 @@ def test_own_tracker_mot_on_a_users_folder_without_frame_table(tmp_path):
     out_dir = tmp_path / "out"
     missing = run_example("own_tracker_mot.py", "--tracks", tracks, "--out", out_dir, expect_rc=1)
     assert "frame size is needed" in missing
-    out = run_example("own_tracker_mot.py", "--tracks", tracks, "--frame-size", 856, 480, "--quick",
+    out = run_example("own_tracker_mot.py", "--tracks", tracks, "--frame-size", "856x480", "--quick",
                       "--out", out_dir)
     assert "AUC" not in out
     scores = np.genfromtxt(out_dir / "scores.csv", delimiter=",", names=True, dtype=None, encoding="utf-8")

@@ -139,6 +139,21 @@ def _add_runtime(parser, *, threads_default=None) -> None:
                                                          else " (default: torch's choice)"))
 
 
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _check_device(device: str) -> None:
+    """Refuse ``--device cuda`` on a machine without CUDA before any work, in command-line terms."""
+    import torch
+
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda was given, but this machine has no usable CUDA GPU (or torch was built "
+                         "without CUDA); use --device cpu, or --device auto to take a GPU when there is one")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="unsupvad", formatter_class=_Formatter,
@@ -152,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
           "  unsupvad evaluate scores.csv --gt gt/test/\n",
     )
     parser.add_argument("--traceback", action="store_true", help="show the full traceback of an error")
+    parser.add_argument("--version", action="version", version=f"unsupvad {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser(
@@ -254,9 +270,10 @@ def _read_frames_table(path: Path | None, split: str | None) -> dict | None:
     if split is not None:
         if "split" not in table.columns:
             raise ValueError(f"{path}: --split {split} needs a split column")
+        splits = sorted(table["split"].dropna().astype(str).unique())
         table = table[table["split"] == split]
         if table.empty:
-            raise ValueError(f"{path}: no video of split {split!r}")
+            raise ValueError(f"{path}: no video of split {split!r}; the splits are {', '.join(map(repr, splits))}")
     if table["video"].duplicated().any():
         raise ValueError(f"{path}: video {table['video'][table['video'].duplicated()].iloc[0]!r} appears twice")
     rows = {}
@@ -863,6 +880,7 @@ def main(argv=None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
+        _check_device(getattr(args, "device", "auto"))
         _COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("unsupvad: interrupted", file=sys.stderr)
