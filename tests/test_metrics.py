@@ -368,12 +368,35 @@ def _expected_subset_auc(X, average="micro"):
 @pytest.mark.parametrize("estimator", [_SnippetScores(), _NegatedSamples(), _AllFrames()])
 def test_scorer_on_subset_drops_unselected_frames(estimator):
     X = _small_set()
-    sub = X[np.array([0, 2, 5, 6, 9, 10])]
-    assert not sub.is_complete
+    whole = np.flatnonzero(X.snippet_video != 1)  # videos 0 and 2, as GroupKFold makes folds
+    sub = X[np.random.default_rng(0).permutation(whole)]  # their snippets in another order
+    assert not sub.is_complete and sub.n_videos == 2
     assert frame_auc_scorer(estimator, sub) == pytest.approx(_expected_subset_auc(sub))
     assert macro_auc_scorer(estimator, sub) == pytest.approx(_expected_subset_auc(sub, "macro"))
     assert frame_auc_scorer(estimator, X) == pytest.approx(_expected_subset_auc(X))
     assert 0 < frame_ap_scorer(estimator, sub) <= 1
+
+
+@pytest.mark.parametrize("scorer", [frame_auc_scorer, frame_ap_scorer, macro_auc_scorer])
+def test_scorers_refuse_a_fold_that_cuts_a_video_apart(scorer):
+    X = _small_set()
+    with pytest.raises(ValueError, match=r"holds 3 of the 4 snippets of video 'v1' \(2 video\(s\) split\).*GroupKFold"):
+        scorer(_SnippetScores(), X[np.array([0, 1, 2, 3, 4, 5, 9, 10])])
+
+
+def test_cross_validation_by_video_scores_whole_videos():
+    from sklearn.model_selection import GroupKFold, KFold, cross_val_score
+
+    X = _small_set()
+
+    class Fitted(_SnippetScores, BaseEstimator):
+        def fit(self, X, y=None):
+            return self
+
+    scores = cross_val_score(Fitted(), X, groups=X.groups, cv=GroupKFold(3), scoring=frame_ap_scorer)
+    assert np.isfinite(scores).all()
+    with pytest.raises(ValueError, match="cut videos apart"):
+        cross_val_score(Fitted(), X, cv=KFold(3), scoring=frame_ap_scorer, error_score="raise")
 
 
 def test_scorer_rejects_nan_on_selected_frames():

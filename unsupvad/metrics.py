@@ -429,6 +429,25 @@ def frame_scores(estimator, X) -> list[np.ndarray]:
     )
 
 
+def _check_whole_videos(X) -> None:
+    """Refuse a subset that holds some but not all snippets of a video: a cross-validation split cut it apart.
+
+    A fold whose test part holds pieces of videos whose other pieces were
+    trained on leaks, and a frame AUC over pieces of videos measures little:
+    the audit's ``cross_val_score(..., cv=3)`` gave 0.28 / 0.01 / 0.45.
+    """
+    counts = np.bincount(X.snippet_video, minlength=X.n_videos)
+    totals = np.array([video.n_snippets for video in X.videos])
+    split = np.flatnonzero((counts > 0) & (counts < totals))
+    if len(split):
+        v = split[0]
+        raise ValueError(
+            f"the frame scorers evaluate whole videos, but X holds {counts[v]} of the {totals[v]} snippets of video "
+            f"{X.names[v]!r} ({len(split)} video(s) split): the cross-validation cut videos apart. Split by "
+            "video: cv=GroupKFold(n) with groups=X.groups"
+        )
+
+
 def _selected_frames(estimator, X) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Labels and scores of the frames whose snippet is selected in ``X``.
 
@@ -445,6 +464,7 @@ def _selected_frames(estimator, X) -> tuple[list[np.ndarray], list[np.ndarray]]:
         raise ValueError(f"the estimator scored {len(scores)} videos, the VideoSet has {len(labels)}")
     if X.is_complete:
         return labels, scores
+    _check_whole_videos(X)
     selected = X.snippets_to_frames(np.ones(len(X)))
     keep = [~np.isnan(s) for s in selected]
     labels = [lab[k] for lab, k in zip(labels, keep, strict=True)]
@@ -461,8 +481,10 @@ def frame_auc_scorer(estimator, X, y=None) -> float:
         ``score_frames``, also at the end of a Pipeline; else snippet scores
         spread over frames).
     X : VideoSet
-        Videos with frame labels, possibly a snippet subset: then only the
-        frames of the selected snippets count.
+        Videos with frame labels, possibly a subset of whole videos (a
+        cross-validation fold split by video, ``groups=X.groups``): then
+        only their frames count. A subset that holds part of a video's
+        snippets is refused (the split cut the video apart).
     y : ignored
         The labels are read from ``X``.
 
@@ -482,7 +504,7 @@ def frame_ap_scorer(estimator, X, y=None) -> float:
     estimator : fitted estimator
         See :func:`frame_auc_scorer` for where the scores come from.
     X : VideoSet
-        Videos with frame labels (possibly a snippet subset).
+        Videos with frame labels (possibly a subset of whole videos).
     y : ignored
 
     Returns
@@ -501,8 +523,8 @@ def macro_auc_scorer(estimator, X, y=None) -> float:
     estimator : fitted estimator
         See :func:`frame_auc_scorer` for where the scores come from.
     X : VideoSet
-        Videos with frame labels (possibly a snippet subset); at least one
-        must hold both normal and abnormal frames.
+        Videos with frame labels (possibly a subset of whole videos); at
+        least one must hold both normal and abnormal frames.
     y : ignored
 
     Returns
