@@ -374,3 +374,21 @@ def test_ensemble_of_the_modules_final_models_and_the_papers_last_module():
     expected = X.snippets_to_frames(model.anomaly_score(X))
     for f, e in zip(frames, expected):
         np.testing.assert_allclose(f, e)
+
+
+def test_default_models_are_the_papers_pair(tmp_path):
+    """``InterleavedVAD()`` needs no argument: STGNF() and RTFM(), each cloned per module."""
+    from unsupvad import RTFM, STGNF, load_model, save_model
+    from unsupvad.datasets import make_synthetic_videos
+
+    model = InterleavedVAD(max_modules=1, max_module_steps=1, device="cpu", random_state=0)
+    assert model.get_params()["wocc"] is None and model.get_params()["ws"] is None
+    assert clone(model).get_params() == model.get_params()
+    X = make_synthetic_videos(4, n_frames=(120, 160), tracks="boxes", n_features=8, random_state=0)
+    model.fit(X)
+    assert isinstance(model.wocc_, STGNF) and isinstance(model.ws_, RTFM)
+    assert model.wocc is None and model.ws is None  # the parameters are left as given
+    assert np.isfinite(model.score_snippets(X)).all()
+    path = tmp_path / "default.uvad"
+    save_model(model, path)
+    np.testing.assert_array_equal(load_model(path).score_snippets(X), model.score_snippets(X))

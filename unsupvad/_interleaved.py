@@ -40,15 +40,17 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
 
     Parameters
     ----------
-    wocc : estimator
+    wocc : estimator, default=None
         The weighted one-class model, e.g. :class:`~unsupvad.STGNF` or
         :class:`~unsupvad.FeatureAE`. It must offer ``training_objects(X)``,
         ``partial_fit(X, sample_weight=...)`` (one epoch, continuing) and
-        ``score_snippets(X)`` (higher = more abnormal).
-    ws : estimator
+        ``score_snippets(X)`` (higher = more abnormal). None: ``STGNF()``,
+        the paper's wOCC (it reads person tracks).
+    ws : estimator, default=None
         The weakly-supervised model, e.g. :class:`~unsupvad.RTFM` or
         :class:`~unsupvad.MIL`, with ``partial_fit(X, y)`` on 0/1 snippet
-        labels and ``score_snippets(X)`` in [0, 1].
+        labels and ``score_snippets(X)`` in [0, 1]. None: ``RTFM()``, the
+        paper's WS.
     initial_ratio : float, default=0.15
         R: the first threshold is ``T_ws = ceil(R N)`` and every wOCC's top
         set A_j holds its top ``ceil(R N)`` snippets.
@@ -183,8 +185,8 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
     """
 
     _parameter_constraints = {
-        "wocc": [HasMethods(_WOCC_METHODS)],
-        "ws": [HasMethods(_WS_METHODS)],
+        "wocc": [HasMethods(_WOCC_METHODS), None],
+        "ws": [HasMethods(_WS_METHODS), None],
         "initial_ratio": [Interval(Real, 0, 1, closed="right")],
         "stop_ratio": [Interval(Real, 0, None, closed="left")],
         "max_modules": [Interval(Integral, 1, None, closed="left")],
@@ -208,7 +210,7 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         "callbacks": [list, tuple, None],
     }
 
-    def __init__(self, wocc, ws, *, initial_ratio=0.15, stop_ratio=0.1, max_modules=6, module_steps="auto",
+    def __init__(self, wocc=None, ws=None, *, initial_ratio=0.15, stop_ratio=0.1, max_modules=6, module_steps="auto",
                  convergence_tol=0.02, max_module_steps=10, init="beta", beta=(1, 5), weight_rule="centre",
                  weight_floor=1e-3, weighted=True, adaptive_threshold=True, first_change="paper", supervision="none",
                  scorer="ws", ensemble="modules", contamination="auto", device="auto", random_state=None, verbose=0,
@@ -264,7 +266,7 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         self.device_ = resolve_device(self.device)
         rng = check_random_state(self.random_state)
         candidates = self._candidate_snippets(X, y)
-        objects = clone(self.wocc).training_objects(X)
+        objects = clone(self._wocc_template()).training_objects(X)
         if len(objects) == 0:
             raise ValueError("the wOCC found no training objects in X (no track long enough?)")
         object_snippet = self._object_snippet_index(X, objects)
@@ -326,9 +328,22 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
                              / self.wocc_standardization_[i][1] for i in kept], axis=0),
         }
 
+    def _wocc_template(self):
+        """``wocc``, or the paper's STGNF when None."""
+        from .models import STGNF
+
+        return STGNF() if self.wocc is None else self.wocc
+
+    def _ws_template(self):
+        """``ws``, or the paper's RTFM when None."""
+        from .models import RTFM
+
+        return RTFM() if self.ws is None else self.ws
+
     def _min_threshold(self, n_candidates: int) -> int:
         """The smallest T_ws: the WS's positive bag size (1 without one), below the number of candidates."""
-        bag = self.ws.positive_bag_size() if hasattr(self.ws, "positive_bag_size") else 1
+        ws = self._ws_template()
+        bag = ws.positive_bag_size() if hasattr(ws, "positive_bag_size") else 1
         return max(1, min(int(bag), n_candidates - 1))
 
     def _as_videoset(self, X, reset: bool) -> VideoSet:
@@ -400,8 +415,8 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         Returns the last models, the last soft labels, every step's top set A_j
         and the last models' training-snippet scores.
         """
-        wocc = self._sub_estimator(self.wocc, rng)
-        ws = self._sub_estimator(self.ws, rng)
+        wocc = self._sub_estimator(self._wocc_template(), rng)
+        ws = self._sub_estimator(self._ws_template(), rng)
         top_sets, previous_labels = [], None
         for step in range(1, self._max_steps() + 1):
             record = {"module": module, "step": step, "threshold": threshold}
