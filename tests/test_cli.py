@@ -201,6 +201,13 @@ def test_evaluate_refuses_mismatched_videos(dataset, tmp_path, capsys):
     assert "once each" in write(duplicated)
     assert "finite" in write([(n, f, float("nan")) for n, f, _ in everything])
 
+    # --scored-only evaluates the scored videos alone, and says how many masks it left out
+    partial = [row for name, rows in full.items() if name != video.name for row in rows]
+    pd.DataFrame(partial, columns=["video", "frame", "score"]).to_csv(tmp_path / "s.csv", index=False)
+    status, out, err = _main(capsys, "evaluate", tmp_path / "s.csv", "--gt", gt, "--scored-only")
+    assert status == 0, err
+    assert out.startswith(f"{len(full) - 1} videos,") and "1 masked videos not scored, left out" in out
+
 
 def test_help_explains_formats_and_conventions(capsys):
     for command in ([], ["fit"], ["score"], ["evaluate"], ["plot"], ["demo"]):

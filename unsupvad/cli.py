@@ -231,11 +231,13 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate", formatter_class=_Formatter, help="frame AUC, AP and EER of a score file",
         description=_wrap("Evaluate a score file against frame masks: micro (all frames together) and macro "
                           "(mean over videos with both classes) frame AUC, micro AP and EER. Every video of the "
-                          "scores needs a mask of the same length, and every mask a video."),
+                          "scores needs a mask of the same length, and every mask a video (unless --scored-only)."),
         epilog=OUTPUT_HELP)
     evaluate.add_argument("scores", type=Path, metavar="SCORES", help="CSV written by 'unsupvad score'")
     evaluate.add_argument("--gt", type=Path, required=True, metavar="DIR", help="folder of <video>.npy masks")
     evaluate.add_argument("--json", type=Path, metavar="FILE", help="also write the metrics as JSON")
+    evaluate.add_argument("--scored-only", action="store_true",
+                          help="evaluate the videos the file scores, leaving out masks of other videos")
 
     plot = sub.add_parser(
         "plot", formatter_class=_Formatter, help="training history plots of a saved model",
@@ -805,8 +807,12 @@ def read_scores(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def evaluate_scores(scores_path: Path, gt: Path) -> dict:
-    """Metrics of a score file against a folder of frame masks (the videos must match exactly)."""
+def evaluate_scores(scores_path: Path, gt: Path, *, scored_only: bool = False) -> dict:
+    """Metrics of a score file against a folder of frame masks.
+
+    The videos must match exactly, unless ``scored_only``: then the masks of
+    videos the file does not score are left out (the report says how many).
+    """
     from .datasets import read_frame_masks
     from .metrics import evaluate
 
@@ -818,19 +824,23 @@ def evaluate_scores(scores_path: Path, gt: Path) -> dict:
     if only_scores:
         raise ValueError(f"video {only_scores[0]!r} is in {scores_path} but has no frame mask in {gt}")
     only_masks = [n for n in masks if n not in scores]
-    if only_masks:
-        raise ValueError(f"video {only_masks[0]!r} has a frame mask in {gt} but no scores in {scores_path}")
+    if only_masks and not scored_only:
+        raise ValueError(f"video {only_masks[0]!r} has a frame mask in {gt} but no scores in {scores_path} "
+                         f"({len(only_masks)} such videos); add --scored-only to evaluate the scored videos alone")
     names = sorted(scores)
     for name in names:
         if len(scores[name]) != len(masks[name]):
             raise ValueError(f"video {name!r}: {len(scores[name])} scored frames in {scores_path}, but its frame "
                              f"mask has {len(masks[name])}")
-    return evaluate([masks[n] for n in names], [scores[n] for n in names])
+    report = evaluate([masks[n] for n in names], [scores[n] for n in names])
+    report["unscored_masks"] = len(only_masks)
+    return report
 
 
 def _cmd_evaluate(args) -> None:
-    report = evaluate_scores(args.scores, args.gt)
-    print(f"{report['n_videos']} videos, {report['n_frames']} frames ({report['n_abnormal']} abnormal)")
+    report = evaluate_scores(args.scores, args.gt, scored_only=args.scored_only)
+    left_out = f"; {report['unscored_masks']} masked videos not scored, left out" if report["unscored_masks"] else ""
+    print(f"{report['n_videos']} videos, {report['n_frames']} frames ({report['n_abnormal']} abnormal){left_out}")
     print(_metrics_line("frame metrics", report).strip())
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
