@@ -308,3 +308,16 @@ def test_video_arrays_are_read_only():
         video.labels[0] = 1
     with pytest.raises(ValueError):
         video.tracks.frame[0] = 3
+
+
+def test_select_videos_by_name_keeps_the_given_order_and_whole_videos():
+    X = VideoSet([Video(f"v{i}", 40 + 16 * i, features=np.zeros((3 + i, 2), np.float32)) for i in range(3)])
+    picked = X.select_videos(np.array(["v2", "v0"], dtype=object))
+    assert picked.names == ["v2", "v0"] and picked.is_complete and len(picked) == 5 + 3
+    assert X[np.array([0, 4])].select_videos(["v1"]).is_complete  # whole videos, whatever was selected
+    with pytest.raises(ValueError, match="video 'v9': is not in this VideoSet .*1 of the 2 names"):
+        X.select_videos(["v0", "v9"])
+    with pytest.raises(ValueError, match="video 'v0': is named twice"):
+        X.select_videos(["v0", "v1", "v0"])
+    with pytest.raises(ValueError, match="no video name"):
+        X.select_videos([])

@@ -198,6 +198,37 @@ class VideoSet:
         """The scene (camera) of every video, None where unknown."""
         return [v.scene for v in self._videos]
 
+    def select_videos(self, names) -> VideoSet:
+        """The videos called ``names``, in that order, each whole (every one of its snippets).
+
+        The Python twin of the command line's ``--frames TABLE --split NAME``:
+        with a table of video names and splits (for example read with
+        pandas), ``X.select_videos(table.loc[table["split"] == "train",
+        "video"])``.
+
+        Parameters
+        ----------
+        names : iterable of str
+            Video names, each once; every one must be a video of this set.
+
+        Returns
+        -------
+        VideoSet
+        """
+        names = [str(name) for name in names]
+        if not names:
+            raise ValueError("select_videos got no video name")
+        position = {name: i for i, name in enumerate(self.names)}
+        unknown = [name for name in names if name not in position]
+        if unknown:
+            raise video_error(unknown[0], f"is not in this VideoSet ({len(unknown)} of the {len(names)} names are "
+                                          f"unknown; it holds {self.n_videos} videos, e.g. {self.names[:3]})")
+        seen = set()
+        repeated = next((name for name in names if name in seen or seen.add(name)), None)
+        if repeated is not None:
+            raise video_error(repeated, "is named twice in select_videos")
+        return VideoSet([self._videos[position[name]] for name in names])
+
     def with_scenes(self, scenes) -> VideoSet:
         """The same VideoSet (selection kept) with every video's ``scene`` set.
 
