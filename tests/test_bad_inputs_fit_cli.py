@@ -226,3 +226,18 @@ def test_cli_cuda_without_cuda_is_refused_before_any_work(mot_folder, tmp_path, 
     assert cli.main(args) == 2
     out, err = capsys.readouterr()
     assert "--device cuda was given, but this machine has no usable CUDA GPU" in err and "fitting on" not in out
+
+
+def test_cli_fit_writes_a_progress_line_per_step_to_a_log(mot_folder, tmp_path, capsys):
+    """stderr is not a terminal here (as in a log file): one line per step, hence at least one per module."""
+    from unsupvad.persistence import load_model
+
+    out = tmp_path / "m.uvad"
+    assert cli.main(fit_args(mot_folder, out)) == 0
+    err = capsys.readouterr().err
+    history = load_model(out)[-1].history_
+    for record in history:
+        assert f"fit: module {record['module']} step {record['step']} (T_ws {record['threshold']}):" in err
+    assert "so far, at most" in err and f"of at most {2 * 2} steps" in err  # TINY: 2 modules x 2 steps
+    assert cli.main([*fit_args(mot_folder, out), "--quiet"]) == 0
+    assert "fit: module" not in capsys.readouterr().err
