@@ -11,21 +11,11 @@ from __future__ import annotations
 import json
 
 from ._model_file_limits import Limits, ModelFileError, over_limit
+from ._strict_json import unique_keys
 
 FORMAT = "unsupvad-model"
 FORMAT_VERSION = 1
 CONFIG_ENTRY = "unsupvad-model.json"
-
-
-def _unique_keys(pairs: list) -> dict:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        seen = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise ValueError(f"the key {key!r} appears twice in an object")
-            seen.add(key)
-    return result
 
 
 def _refuse_constant(name: str):
@@ -40,7 +30,7 @@ def parse_config(raw: bytes, limits: Limits) -> dict:
     values = raw.count(b",") + raw.count(b"[") + raw.count(b"{") + 1
     over_limit(limits, "max_json_values", values, f"{what} holds up to", " values")
     try:
-        config = json.loads(raw, object_pairs_hook=_unique_keys, parse_constant=_refuse_constant)
+        config = json.loads(raw, object_pairs_hook=unique_keys, parse_constant=_refuse_constant)
     except RecursionError:
         raise ModelFileError(f"{what} is nested deeper than the limit max_depth={limits.max_depth}") from None
     except (UnicodeDecodeError, ValueError) as exc:

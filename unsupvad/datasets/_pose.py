@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._strict_json import DuplicateKeyError, unique_keys
 from .._video import DEFAULT_SNIPPET_LEN, Tracks
 from .._videoset import VideoSet
 from ._groundtruth import read_frame_masks
@@ -70,28 +71,13 @@ def _check_distinct(seen: dict[int, str], value: int, key: str, what: str, path:
     seen[value] = key
 
 
-class _DuplicateKey(ValueError):
-    """A JSON object gives one key twice (json.load would silently keep the last)."""
-
-
-def _unique_keys(pairs: list) -> dict:
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        seen = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _DuplicateKey(key)
-            seen.add(key)
-    return obj
-
-
 def _load_json(path: Path, name: str):
     data = read_bytes(path, "pose file", name)
     try:
-        return json.loads(data, object_pairs_hook=_unique_keys)
-    except _DuplicateKey as exc:
+        return json.loads(data, object_pairs_hook=unique_keys)
+    except DuplicateKeyError as exc:
         raise file_error(
-            path, f"key {exc.args[0]!r} appears twice in one JSON object (one of the two would be lost)", name
+            path, f"key {exc.key!r} appears twice in one JSON object (one of the two would be lost)", name
         ) from None
     except RecursionError:
         raise file_error(path, "malformed JSON (nested too deeply)", name) from None
