@@ -15,12 +15,13 @@ import json
 import math
 import os
 import sys
-import tempfile
 import textwrap
 import time
 from pathlib import Path
 
 import numpy as np
+
+from ._atomic import replaced_atomically
 
 MODEL_SUFFIX = ".uvad"
 TRACK_FORMATS = ("mot", "alphapose")
@@ -711,19 +712,6 @@ def check_output_path(path: Path, option: str, *, folder: bool = False) -> None:
         raise ValueError(f"{option} {path}: no permission to write in {existing}")
 
 
-def _write_csv_atomically(table, path: Path) -> None:
-    """Write a DataFrame to ``path`` through a temporary file: an interrupted write leaves ``path`` as it was."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            table.to_csv(f, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _cmd_fit(args) -> None:
     from .persistence import save_model
 
@@ -790,7 +778,8 @@ def _cmd_score(args) -> None:
         "frame": np.concatenate([np.arange(len(s)) for s in frame_scores]),
         "score": np.concatenate(frame_scores),
     })
-    _write_csv_atomically(table, args.out)
+    with replaced_atomically(args.out, "w", newline="") as f:  # an interrupted write leaves --out as it was
+        table.to_csv(f, index=False)
     print(f"scored {X.n_videos} videos ({len(table)} frames): {args.out}")
     if args.plot is not None:
         from .plotting import save_video_plots

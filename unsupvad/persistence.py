@@ -109,7 +109,6 @@ import keyword
 import math
 import os
 import platform
-import tempfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -123,6 +122,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 from skorch.history import History
 
+from ._atomic import replaced_atomically
 from ._interleaved import InterleavedVAD
 from ._model_file_json import CONFIG_ENTRY, FORMAT, FORMAT_VERSION, check_header, parse_config
 from ._model_file_limits import (  # noqa: F401  (the MAX_* defaults are documented here)
@@ -360,19 +360,9 @@ def _metadata(metadata) -> object:
 
 def _write_atomically(path: Path, text: bytes, weights) -> Path:
     """Write the zip to a temporary file next to ``path``, flush it to disk and move it onto ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, "w") as archive:
-                archive.writestr(CONFIG_ENTRY, text, compress_type=zipfile.ZIP_DEFLATED)
-                archive.writestr(WEIGHTS_ENTRY, weights, compress_type=zipfile.ZIP_STORED)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replaced_atomically(path) as f, zipfile.ZipFile(f, "w") as archive:
+        archive.writestr(CONFIG_ENTRY, text, compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr(WEIGHTS_ENTRY, weights, compress_type=zipfile.ZIP_STORED)
     return path
 
 
