@@ -86,6 +86,31 @@ def test_demo_writes_report_and_plot(tmp_path):
     assert png.stat().st_size > 1000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_demo_figure_shows_every_held_out_video_without_overlap():
+    test = make_synthetic_videos(n_videos=4, tracks="boxes", features=False, random_state=3)
+    rng = np.random.default_rng(0)
+    scores = {name: [rng.random(v.n_frames) for v in test.videos] for name in ("ws", "wocc")}
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    figure = cli._demo_figure(test, scores)
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    assert len(figure.axes) == 2 * test.n_videos
+    titles = [ax.get_title() for ax in figure.axes]
+    for video in test.videos:
+        shown = [title for title in titles if title.startswith(f"{video.name} · ")]
+        assert [title.split(" · ")[1] for title in shown] == ["WS (RTFM)", "wOCC (STGNF)"]
+        expected = "frame AUC" if video.labels.any() else "no abnormal frame"
+        assert all(expected in title for title in shown)
+    (legend,) = figure.legends
+    assert [text.get_text() for text in legend.get_texts()][0] == "anomaly score"
+    boxes = [ax.get_window_extent(renderer) for ax in figure.axes]
+    texts = [ax.title.get_window_extent(renderer) for ax in figure.axes] + [legend.get_window_extent(renderer)]
+    for text in texts:
+        assert not any(text.overlaps(box) for box in boxes)
+
+
 def test_errors_are_one_line_and_nonzero(tmp_path, capsys):
     missing = _run("fit", "--tracks", str(tmp_path / "nowhere"), "--out", str(tmp_path / "m.uvad"))
     assert missing.returncode == 2 and "not found" in _one_error_line(missing.stderr)

@@ -27,6 +27,7 @@ from unsupvad.plotting import (  # noqa: E402
     plot_training_losses,
     plot_video_scores,
     save_video_plots,
+    scorer_label,
 )
 
 # module -> (T_ws, number of steps)
@@ -137,6 +138,67 @@ def test_video_scores_line_spans_and_threshold():
     assert ax.get_xlabel() == "frame"
 
 
+def test_default_title_names_video_scorer_and_its_auc():
+    labels = np.r_[np.zeros(6, dtype=int), np.ones(4, dtype=int)]
+    scores = np.r_[0.1, 0.5, 0.2, 0.3, 0.1, 0.2, 0.4, 0.9, 0.8, 0.7]
+    display = VideoScoreDisplay.from_predictions(scores, labels, video_name="01_0025", scorer="WS (RTFM)")
+    assert display.auc_ == pytest.approx(roc_auc_score(labels, scores))
+    assert display.ax_.get_title() == f"01_0025 · WS (RTFM) · frame AUC {display.auc_:.3f}"
+    normal = VideoScoreDisplay.from_predictions(scores, np.zeros(10, dtype=int), video_name="v", scorer="wOCC (STGNF)")
+    assert normal.auc_ is None
+    assert normal.ax_.get_title() == "v · wOCC (STGNF) · no abnormal frame"
+    assert VideoScoreDisplay(scores).default_title() is None
+    assert plot_video_scores(scores, labels).get_title() == f"frame AUC {display.auc_:.3f}"
+    assert plot_video_scores(scores, labels, title="").get_title() == ""
+
+
+def _pixel_box(artist, renderer):
+    box = artist.get_window_extent(renderer)
+    return box.x0, box.y0, box.x1, box.y1
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_legend_and_title_cover_neither_the_curve_nor_each_other():
+    labels = np.r_[np.zeros(300, dtype=int), np.ones(100, dtype=int)]
+    display = VideoScoreDisplay.from_predictions(np.linspace(0, 1, 400), labels, video_name="a long video name_0001",
+                                                 scorer="wOCC (STGNF)", threshold=0.5)
+    figure = display.figure_
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    axes_box = _pixel_box(display.ax_, renderer)
+    legend_box = _pixel_box(display.ax_.get_legend(), renderer)
+    title_box = _pixel_box(display.ax_.title, renderer)
+    figure_box = (0, 0, *figure.canvas.get_width_height())
+    assert not _overlap(legend_box, axes_box)
+    assert not _overlap(legend_box, title_box)
+    for box in (legend_box, title_box):  # nothing cut off at the figure's edge
+        assert figure_box[0] <= box[0] and box[2] <= figure_box[2] and box[3] <= figure_box[3]
+
+
+def test_legend_can_be_left_to_the_figure():
+    ax = plot_video_scores([0.1, 0.4, 0.2], [0, 1, 0], legend=False)
+    assert ax.get_legend() is None
+
+
+def test_scorer_label_names_the_scoring_model():
+    class Interleaved:
+        scorer = "ws"
+        ws_, wocc_ = ScoresFromLabels(), object()
+
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    assert scorer_label(Interleaved()) == "WS (ScoresFromLabels)"
+    wocc = Interleaved()
+    wocc.scorer = "wocc"
+    assert scorer_label(wocc) == "wOCC (object)"
+    assert scorer_label(make_pipeline(FunctionTransformer(), Interleaved())) == "WS (ScoresFromLabels)"
+    assert scorer_label(ScoresFromLabels()) == "ScoresFromLabels"
+
+
 def test_spans_cover_exactly_their_frames_in_seconds():
     labels = np.array([0, 1, 1, 0, 0, 1, 0, 0, 0, 0])
     display = VideoScoreDisplay.from_predictions(np.ones(10), labels, fps=2.0)
@@ -188,7 +250,7 @@ def test_from_estimator_on_synthetic_videos(videos):
     np.testing.assert_allclose(display.line_.get_ydata(), expected)
     n_intervals = int(np.sum(np.diff(np.r_[0, labels.astype(int), 0]) == 1))
     assert len(display.spans_) == n_intervals >= 1
-    assert display.ax_.get_title() == name
+    assert display.ax_.get_title() == f"{name} · ScoresFromLabels · frame AUC 1.000"
     fps = videos.videos[index].fps
     if fps:  # the video's own frame rate is the default
         assert display.line_.get_xdata()[-1] == pytest.approx((len(expected) - 1) / fps)

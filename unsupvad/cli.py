@@ -179,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "report micro/macro frame AUC, AP and EER of the WS and the wOCC models and of the "
                           "training-free speed baseline, with T_ws per module and the fit time."),
         epilog=_wrap("outputs with --out DIR: DIR/demo_report.json (the printed report) and DIR/demo_scores.png "
-                     "(frame scores of held-out videos, ground truth shaded; needs matplotlib)."))
+                     "(frame scores of every held-out video, WS and wOCC, with each video's frame AUC; ground truth "
+                     "shaded; needs matplotlib)."))
     demo.add_argument("--videos", type=_positive_int, default=60, metavar="N",
                       help="number of generated videos, at least 3 (default 60: 40 to fit, 20 to score)")
     demo.add_argument("--seed", type=int, default=0, help="random seed of the data and the models (default 0)")
@@ -623,24 +624,43 @@ def run_demo(n_videos: int = 60, seed: int = 0, out: Path | None = None, *, max_
 
 
 def _demo_plot(test, scores: dict, path: Path) -> str | None:
-    """Frame scores of up to three held-out videos (abnormal ones first), WS and wOCC side by side."""
+    """Save :func:`_demo_figure` to ``path``; None when matplotlib is missing."""
     try:
-        from matplotlib.figure import Figure
+        figure = _demo_figure(test, scores)
     except ImportError:
         return None
-    from .plotting import plot_video_scores
+    figure.savefig(path, dpi=80)
+    return str(path)
+
+
+def _demo_figure(test, scores: dict):
+    """Frame scores of every held-out video (abnormal ones first), WS and wOCC side by side, one legend."""
+    from matplotlib.figure import Figure
+
+    from .plotting import VideoScoreDisplay
 
     labels = test.frame_labels()
-    order = sorted(range(test.n_videos), key=lambda v: (not labels[v].any(), v))[:3]
-    figure = Figure(figsize=(11, 2.6 * len(order)), layout="constrained")
-    axes = figure.subplots(len(order), 2, squeeze=False)
+    order = sorted(range(test.n_videos), key=lambda v: (not labels[v].any(), v))
+    figure = Figure(figsize=(12, 0.6 + 2.0 * len(order)), layout="constrained")
+    # one y scale per column: a normal video's tiny WS scores must not look like a peak
+    axes = figure.subplots(len(order), 2, squeeze=False, sharey="col")
     for row, v in enumerate(order):
         video = test.videos[v]
-        for col, (name, label) in enumerate((("ws", "WS (RTFM)"), ("wocc", "wOCC (STG-NF)"))):
-            plot_video_scores(scores[name][v], labels[v], fps=video.fps, ax=axes[row, col],
-                              title=f"{video.name}: {label} scores (shaded: true anomalies)")
-    figure.savefig(path, dpi=90)
-    return str(path)
+        for col, (name, scorer) in enumerate((("ws", "WS (RTFM)"), ("wocc", "wOCC (STGNF)"))):
+            VideoScoreDisplay(scores[name][v], labels[v], fps=video.fps, video_name=video.name,
+                              scorer=scorer).plot(ax=axes[row, col], legend=False)
+    handles, names = _legend_entries(axes)
+    figure.legend(handles, names, loc="outside upper center", ncols=len(names), fontsize="small")
+    return figure
+
+
+def _legend_entries(axes) -> tuple[list, list]:
+    """One handle per distinct label over all the axes (a normal-only video has no shaded span)."""
+    entries = {}
+    for ax in axes.flat:
+        for handle, name in zip(*ax.get_legend_handles_labels()):
+            entries.setdefault(name, handle)
+    return list(entries.values()), list(entries)
 
 
 def _print_demo(report: dict) -> None:
@@ -782,7 +802,7 @@ def _cmd_score(args) -> None:
         table.to_csv(f, index=False)
     print(f"scored {X.n_videos} videos ({len(table)} frames): {args.out}")
     if args.plot is not None:
-        from .plotting import save_video_plots
+        from .plotting import save_video_plots, scorer_label
 
         labels = None
         if args.gt is not None:
@@ -790,7 +810,7 @@ def _cmd_score(args) -> None:
 
             labels = _matched_masks(read_frame_masks(args.gt, X.names), X.names, frame_scores)
         paths = save_video_plots(frame_scores, args.plot, names=X.names, labels=labels,
-                                 fps=[v.fps for v in X.videos])
+                                 fps=[v.fps for v in X.videos], scorer=scorer_label(model))
         print(f"saved {len(paths)} plots in {args.plot}")
 
 

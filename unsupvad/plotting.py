@@ -42,6 +42,7 @@ __all__ = [
     "plot_training_losses",
     "plot_video_scores",
     "save_video_plots",
+    "scorer_label",
 ]
 
 LOSS_KEYS = ("wocc_loss", "ws_loss")
@@ -142,10 +143,16 @@ class VideoScoreDisplay:
     fps : float, optional
         Frames per second: the x axis is then in seconds, else in frames.
     video_name : str, optional
-        Used as the default title.
+        Part of the default title.
+    scorer : str, optional
+        Which model gave the scores (e.g. ``"WS (RTFM)"``), part of the
+        default title.
 
     Attributes
     ----------
+    auc_ : float or None
+        The video's frame ROC AUC, when ``labels`` hold both classes (else
+        None); part of the default title.
     ax_ : matplotlib Axes
         The axes drawn on.
     figure_ : matplotlib Figure
@@ -158,18 +165,33 @@ class VideoScoreDisplay:
         The horizontal threshold line, if one was drawn.
     """
 
-    def __init__(self, scores, labels=None, *, fps=None, video_name=None):
+    def __init__(self, scores, labels=None, *, fps=None, video_name=None, scorer=None):
         video = 0 if video_name is None else repr(video_name)
         self.scores = _video_scores(scores, video)
         self.labels = _video_labels(labels, len(self.scores), video)
         self.fps = _positive_or_none(fps, "fps")
         self.video_name = video_name
+        self.scorer = scorer
+        self.auc_ = _video_auc(self.labels, self.scores)
+
+    def default_title(self) -> str | None:
+        """``video · scorer · frame AUC``, from the parts that are known (None when none is).
+
+        A video whose labels hold one class has no AUC: the title says
+        ``no abnormal frame`` (or ``every frame abnormal``) instead.
+        """
+        parts = [str(part) for part in (self.video_name, self.scorer) if part is not None]
+        if self.auc_ is not None:
+            parts.append(f"frame AUC {self.auc_:.3f}")
+        elif self.labels is not None:
+            parts.append("every frame abnormal" if self.labels.all() else "no abnormal frame")
+        return " · ".join(parts) or None
 
     def _frame_times(self, frames) -> np.ndarray:
         frames = np.asarray(frames, dtype=np.float64)
         return frames if self.fps is None else frames / self.fps
 
-    def plot(self, ax=None, threshold=None, *, title=None):
+    def plot(self, ax=None, threshold=None, *, title=None, legend=True):
         """Draw the scores, the shaded anomalies and an optional threshold.
 
         Parameters
@@ -179,7 +201,12 @@ class VideoScoreDisplay:
         threshold : float, optional
             Anomaly-score threshold drawn as a horizontal dashed line.
         title : str, optional
-            Axes title; defaults to ``video_name``.
+            Axes title; defaults to :meth:`default_title` (video, scorer and
+            the video's frame AUC).
+        legend : bool, default=True
+            Draw the legend, outside the axes on the right so that it covers
+            no score; False for a figure that carries one legend for all
+            its axes.
 
         Returns
         -------
@@ -187,7 +214,7 @@ class VideoScoreDisplay:
         """
         _require_matplotlib()
         threshold = _finite_or_none(threshold, "threshold")
-        ax = _axes_or_new(ax, figsize=(8, 3))
+        ax = _axes_or_new(ax, figsize=(9, 3))
         x = self._frame_times(np.arange(len(self.scores)))
         (self.line_,) = ax.plot(x, self.scores, color="tab:blue", lw=1.2, label="anomaly score")
         self.spans_ = self._shade_anomalies(ax)
@@ -198,10 +225,11 @@ class VideoScoreDisplay:
             ax.set_xlim(x[0], x[-1])
         ax.set_xlabel("time (s)" if self.fps is not None else "frame")
         ax.set_ylabel("anomaly score")
-        title = self.video_name if title is None else title
+        title = self.default_title() if title is None else title
         if title is not None:
-            ax.set_title(str(title))
-        ax.legend(loc="upper left", fontsize="small")
+            ax.set_title(str(title), fontsize="medium")
+        if legend:
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize="small")
         self.ax_, self.figure_ = ax, ax.figure
         return self
 
@@ -217,8 +245,8 @@ class VideoScoreDisplay:
         return spans
 
     @classmethod
-    def from_predictions(cls, scores, labels=None, *, fps=None, video_name=None, ax=None, threshold=None,
-                         title=None):
+    def from_predictions(cls, scores, labels=None, *, fps=None, video_name=None, scorer=None, ax=None,
+                         threshold=None, title=None):
         """Plot one video's frame scores.
 
         Parameters
@@ -230,19 +258,21 @@ class VideoScoreDisplay:
         fps : float, optional
             Frames per second (x axis in seconds).
         video_name : str, optional
-            Default title.
+            Part of the default title.
+        scorer : str, optional
+            Which model gave the scores, part of the default title.
         ax : matplotlib Axes, optional
             Where to draw; a new figure when None.
         threshold : float, optional
             Horizontal threshold line.
         title : str, optional
-            Axes title.
+            Axes title; defaults to video, scorer and the video's frame AUC.
 
         Returns
         -------
         display : VideoScoreDisplay
         """
-        display = cls(scores, labels, fps=fps, video_name=video_name)
+        display = cls(scores, labels, fps=fps, video_name=video_name, scorer=scorer)
         return display.plot(ax=ax, threshold=threshold, title=title)
 
     @classmethod
@@ -265,7 +295,8 @@ class VideoScoreDisplay:
         threshold : float, optional
             Horizontal threshold line.
         title : str, optional
-            Axes title; defaults to the video name.
+            Axes title; defaults to the video name, the scoring model (see
+            :func:`scorer_label`) and the video's frame AUC.
 
         Returns
         -------
@@ -282,8 +313,37 @@ class VideoScoreDisplay:
         labels = record.labels if record is not None else X.frame_labels()[index]
         if fps is None and record is not None:
             fps = getattr(record, "fps", None)
-        display = cls(scores[index], labels, fps=fps, video_name=names[index])
+        display = cls(scores[index], labels, fps=fps, video_name=names[index], scorer=scorer_label(estimator))
         return display.plot(ax=ax, threshold=threshold, title=title)
+
+
+def _video_auc(labels: np.ndarray | None, scores: np.ndarray) -> float | None:
+    if labels is None or labels.min() == labels.max():
+        return None
+    return frame_auc(labels, scores)
+
+
+def scorer_label(estimator) -> str:
+    """What scores frames in a plot title: ``"WS (RTFM)"`` for an InterleavedVAD, else the class name.
+
+    Parameters
+    ----------
+    estimator : estimator or Pipeline
+        A pipeline is named by its last step; an
+        :class:`~unsupvad.InterleavedVAD` by its ``scorer`` and that model's
+        class.
+
+    Returns
+    -------
+    label : str
+    """
+    if hasattr(estimator, "steps"):
+        estimator = estimator.steps[-1][1]
+    scorer = getattr(estimator, "scorer", None)
+    model = getattr(estimator, f"{scorer}_", None) if scorer in ("ws", "wocc") else None
+    if model is None:
+        return type(estimator).__name__
+    return f"{'WS' if scorer == 'ws' else 'wOCC'} ({type(model).__name__})"
 
 
 def _video_index(video, names: list[str]) -> int:
@@ -297,7 +357,7 @@ def _video_index(video, names: list[str]) -> int:
     return names.index(video)
 
 
-def plot_video_scores(scores, labels=None, *, fps=None, threshold=None, ax=None, title=None):
+def plot_video_scores(scores, labels=None, *, fps=None, threshold=None, ax=None, title=None, legend=True):
     """Plot one video's frame anomaly scores, its ground-truth anomalies shaded (Fig. 2).
 
     Parameters
@@ -314,7 +374,10 @@ def plot_video_scores(scores, labels=None, *, fps=None, threshold=None, ax=None,
     ax : matplotlib Axes, optional
         Where to draw; a new figure when None.
     title : str, optional
-        Axes title.
+        Axes title; by default the frame AUC when ``labels`` hold both
+        classes.
+    legend : bool, default=True
+        Draw the legend (outside the axes, on the right).
 
     Returns
     -------
@@ -331,7 +394,7 @@ def plot_video_scores(scores, labels=None, *, fps=None, threshold=None, ax=None,
     VideoScoreDisplay : The same, keeping the drawn artists.
     """
     display = VideoScoreDisplay(scores, labels, fps=fps)
-    return display.plot(ax=ax, threshold=threshold, title=title).ax_
+    return display.plot(ax=ax, threshold=threshold, title=title, legend=legend).ax_
 
 
 def _per_video(values, n_videos: int, what: str) -> list:
@@ -354,7 +417,7 @@ def _file_stems(names: list) -> list[str]:
     return stems
 
 
-def save_video_plots(frame_scores, out_dir, *, names=None, labels=None, fps=None) -> list[Path]:
+def save_video_plots(frame_scores, out_dir, *, names=None, labels=None, fps=None, scorer=None) -> list[Path]:
     """Save one PNG of frame scores per video.
 
     Parameters
@@ -373,6 +436,10 @@ def save_video_plots(frame_scores, out_dir, *, names=None, labels=None, fps=None
         for an unlabelled video.
     fps : float or sequence of float, optional
         Frames per second, for all videos or one per video.
+    scorer : str, optional
+        Which model gave the scores (e.g. ``"WS (RTFM)"``, see
+        :func:`scorer_label`), in every title beside the name and, where
+        the labels hold both classes, the video's frame AUC.
 
     Returns
     -------
@@ -392,13 +459,14 @@ def save_video_plots(frame_scores, out_dir, *, names=None, labels=None, fps=None
     stems = _file_stems(names)
     labels = _per_video(labels, len(videos), "labels")
     fps = _per_video(fps, len(videos), "fps")
-    displays = [VideoScoreDisplay(s, lab, fps=f, video_name=n) for s, lab, f, n in zip(videos, labels, fps, names)]
+    displays = [VideoScoreDisplay(s, lab, fps=f, video_name=n, scorer=scorer)
+                for s, lab, f, n in zip(videos, labels, fps, names)]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for display, stem in zip(displays, stems):
         # a bare Figure is not registered with pyplot: nothing stays open, whatever the backend
-        figure = Figure(figsize=(8, 3), layout="constrained")
+        figure = Figure(figsize=(9, 3), layout="constrained")
         display.plot(ax=figure.subplots())
         path = out_dir / f"{stem}.png"
         figure.savefig(path, dpi=100)
