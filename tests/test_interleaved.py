@@ -224,6 +224,23 @@ def test_monitor_logs_but_never_changes_training():
     assert all("val_ws_auc" in r and "val_wocc_auc" in r for r in monitored.history_)
 
 
+def test_progress_goes_to_the_logging_module(caplog):
+    X = make_videos()
+    with caplog.at_level("INFO", logger="unsupvad"):
+        model = make_model(max_module_steps=3).fit(X)
+    lines = [r.getMessage() for r in caplog.records if r.name == "unsupvad._interleaved"]
+    assert len(lines) == model.n_steps_ + 1
+    for done, (record, line) in enumerate(zip(model.history_, lines), start=1):
+        assert line.startswith(f"module {record['module']} step {record['step']} (T_ws {record['threshold']}): ")
+        assert line.endswith(f"left ({done} of at most {4 * 3} steps)")
+    assert lines[-1].startswith("fitted in ") and model.termination_condition_ in lines[-1]
+
+
+def test_progress_is_silent_without_a_handler(capsys):
+    make_model().fit(make_videos())
+    assert capsys.readouterr() == ("", "")
+
+
 def test_predict_and_offsets():
     X = make_videos()
     model = make_model().fit(X)

@@ -1,5 +1,7 @@
 """unsupvad: unsupervised video anomaly detection by interleaving one-class and weakly-supervised models."""
 
+import logging
+
 from ._health import DegenerateLoopWarning
 from ._interleaved import FrameAUCMonitor, InterleavedVAD
 from ._objects import Objects, track_windows
@@ -10,6 +12,9 @@ from .models import MIL, RTFM, STGNF, FeatureAE
 from .persistence import load_model, save_model
 
 __version__ = "0.1.0.dev0"
+
+# a library logs, the application decides where to (``logging.basicConfig(level="INFO")`` shows the fit's progress)
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "DegenerateLoopWarning",

@@ -14,6 +14,7 @@ stopping criterion.
 
 from __future__ import annotations
 
+import logging
 import time
 import warnings
 from collections.abc import Sequence
@@ -30,6 +31,8 @@ from . import _health, _rules
 from ._health import DegenerateLoopWarning
 from ._videoset import VideoSet
 from .models._base import SnippetScoresMixin, as_videoset, resolve_device, unfitted_if_interrupted
+
+logger = logging.getLogger(__name__)
 
 _WOCC_METHODS = ["partial_fit", "training_objects", "score_snippets"]
 _WS_METHODS = ["partial_fit", "score_snippets"]
@@ -132,7 +135,11 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
     random_state : int, RandomState or None
         Seeds the Beta start and every cloned model.
     verbose : int, default=0
-        Print one line per step when > 0.
+        Print every step's whole record when > 0. Progress goes to the
+        ``logging`` module too, at INFO on the ``"unsupvad"`` logger (one
+        line per step: time spent, at most how much is left, the step count
+        against its bound ``max_modules`` times the steps per module), shown
+        once a handler is set, e.g. ``logging.basicConfig(level="INFO")``.
     callbacks : list, optional
         Objects with ``on_step_end(estimator, record, wocc=..., ws=...)``,
         called after every step with that step's models: they may add
@@ -264,6 +271,7 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         if len(X) < 2:
             raise ValueError(f"InterleavedVAD needs at least 2 snippets, got {len(X)} sample")
         self.device_ = resolve_device(self.device)
+        started = time.perf_counter()
         rng = check_random_state(self.random_state)
         candidates = self._candidate_snippets(X, y)
         objects = clone(self._wocc_template()).training_objects(X)
@@ -298,6 +306,9 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
                 self.termination_condition_ = "converged"
                 break
         self.n_steps_ = len(self.history_)
+        logger.info("fitted in %s: %d modules, %d steps, T_ws per module %s, stopped by %s",
+                    _duration(time.perf_counter() - started), self.n_modules_, self.n_steps_,
+                    self.thresholds_, self.termination_condition_)
         self.consensus_size_ = int(consensus.sum().item())
         self._set_offset(self._combined_training_scores(module_scores), len(X))
         return self
@@ -500,9 +511,26 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         for callback in self.callbacks or ():
             callback.on_step_end(self, record, **models)
         self.history_.append(record)
+        self._log_progress(record)
         if self.verbose:
             shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items())
             print(f"[InterleavedVAD] {shown}", flush=True)
+
+    def _log_progress(self, record: dict) -> None:
+        """One INFO line: the step, the time its steps took so far and a bound on the time left.
+
+        The bound assumes every remaining step of every remaining module runs
+        (a module ends earlier when its soft labels settle, the fit when T_ws
+        does), at the mean step time so far.
+        """
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        done, bound = len(self.history_), self.max_modules * self._max_steps()
+        elapsed = sum(r["wocc_seconds"] + r["ws_seconds"] for r in self.history_)
+        left = max(bound - done, 0) * elapsed / done
+        logger.info("module %d step %d (T_ws %d): %s so far, at most %s left (%d of at most %d steps)",
+                    record["module"], record["step"], record["threshold"], _duration(elapsed), _duration(left),
+                    done, bound)
 
     def _set_offset(self, training_scores: dict, n_snippets: int) -> None:
         """An offset per scorer, so that switching ``scorer`` after fit keeps ``predict`` consistent.
@@ -614,3 +642,7 @@ class FrameAUCMonitor:
             else:
                 frames = self.X_val.snippets_to_frames(model.score_snippets(self.X_val))
             record[f"val_{name}_auc"] = float(frame_auc(labels, frames, average=self.average))
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"

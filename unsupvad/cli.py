@@ -11,7 +11,9 @@ error; ``--traceback`` shows the traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import math
 import os
 import sys
@@ -480,35 +482,20 @@ class _StepProgress:
         self.bar.close()
 
 
-class _StepLog:
-    """InterleavedVAD callback: one line per step on stderr, with the time spent and at most how much is left.
-
-    For logs and pipes, where a progress bar does not show: the bound is the
-    steps the fit may still take (``max_modules`` times the steps per module);
-    a module ends earlier when its soft labels settle, the fit when T_ws does.
-    """
-
-    def __init__(self, estimator):
-        params = estimator.get_params(deep=False)
-        per_module = params["max_module_steps"] if params["module_steps"] == "auto" else int(params["module_steps"])
-        self.max_steps = params["max_modules"] * per_module
-        self.steps = 0
-        self.tic = time.perf_counter()
-
-    def on_step_end(self, estimator, record, **models):
-        self.steps += 1
-        elapsed = time.perf_counter() - self.tic
-        left = max(self.max_steps - self.steps, 0) * elapsed / self.steps
-        print(f"fit: module {record['module']} step {record['step']} (T_ws {record['threshold']}): "
-              f"{_duration(elapsed)} so far, at most {_duration(left)} left ({self.steps} of at most "
-              f"{self.max_steps} steps)", file=sys.stderr, flush=True)
-
-    def close(self):
-        pass
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+@contextlib.contextmanager
+def _logging_to_stderr():
+    """The ``unsupvad`` logger's INFO lines (the fit's progress) on stderr, with a time stamp, meanwhile."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s fit: %(message)s", "%Y-%m-%d %H:%M:%S"))
+    root = logging.getLogger("unsupvad")
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
 
 
 def _interleaved(model):
@@ -519,21 +506,21 @@ def _interleaved(model):
 def fit_model(model, X, *, progress: bool = False, log: bool = False):
     """Fit without labels (they are removed from X first); returns seconds.
 
-    ``progress``: a progress bar (a terminal); else ``log``: one line per step
-    on stderr (a log file). Neither with the model's own ``verbose`` lines.
+    ``progress``: a progress bar (a terminal); else ``log``: the fit's
+    ``logging`` lines, one per step, on stderr (a log file). Neither with the
+    model's own ``verbose`` lines.
     """
     from ._videoset import VideoSet
 
     X = VideoSet([v.replace(labels=None) for v in X.videos])  # fit never reads labels; now it cannot
     ivad = _interleaved(model)
-    if log and not progress and not ivad.verbose:
-        bar = _StepLog(ivad)
-    else:
-        bar = _StepProgress(progress and not ivad.verbose)
+    bar = _StepProgress(progress and not ivad.verbose)
+    logs = _logging_to_stderr() if log and not progress and not ivad.verbose else contextlib.nullcontext()
     ivad.set_params(callbacks=[bar])
     tic = time.perf_counter()
     try:
-        model.fit(X)
+        with logs:
+            model.fit(X)
     finally:
         bar.close()
         ivad.set_params(callbacks=None)
