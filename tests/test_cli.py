@@ -123,6 +123,17 @@ def test_errors_are_one_line_and_nonzero(tmp_path, capsys):
 
 
 # ---------------------------------------------------------------------- fit, score, evaluate, plot
+def test_cli_pipeline_names_its_steps_as_make_pipeline_does(fitted_model):
+    from sklearn.pipeline import make_pipeline
+
+    from unsupvad import InterleavedVAD, TrackSnippetFeatures
+
+    model = load_model(fitted_model)
+    python_twin = make_pipeline(TrackSnippetFeatures(), InterleavedVAD())
+    assert list(model.named_steps) == list(python_twin.named_steps) == ["tracksnippetfeatures", "interleavedvad"]
+    assert model.get_params()["interleavedvad__initial_ratio"] == 0.15
+
+
 def test_fit_score_evaluate_on_mot_files(dataset, fitted_model, tmp_path, capsys):
     root, X = dataset
     test_names = [v.name for v in X.videos[6:]]

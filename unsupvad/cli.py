@@ -448,8 +448,12 @@ def _model_templates(preset: str) -> dict:
 def build_model(*, wocc: str, ws: str, track_features: bool, preset: str = "paper", initial_ratio: float = 0.15,
                 max_modules: int = 6, module_steps="auto", seed: int = 0, device: str = "auto",
                 verbose: bool = False):
-    """The estimator ``unsupvad fit`` trains: InterleavedVAD, after TrackSnippetFeatures when asked."""
-    from sklearn.pipeline import Pipeline
+    """The estimator ``unsupvad fit`` trains: InterleavedVAD, after TrackSnippetFeatures when asked.
+
+    The pipeline is ``make_pipeline``'s, so its steps are named as in Python
+    (``tracksnippetfeatures``, ``interleavedvad``).
+    """
+    from sklearn.pipeline import make_pipeline
 
     from ._interleaved import InterleavedVAD
     from .features import TrackSnippetFeatures
@@ -461,7 +465,7 @@ def build_model(*, wocc: str, ws: str, track_features: bool, preset: str = "pape
         random_state=seed, verbose=int(verbose),
     )
     if track_features:
-        return Pipeline([("features", TrackSnippetFeatures(standardize=True)), ("model", model)])
+        return make_pipeline(TrackSnippetFeatures(standardize=True), model)
     return model
 
 
