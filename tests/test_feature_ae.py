@@ -68,6 +68,17 @@ def test_determinism_and_partial_fit():
     np.testing.assert_allclose(c.score_snippets(feats), a.score_snippets(feats), rtol=1e-5)
 
 
+def test_pyod_training_attributes():
+    feats, _ = _data()
+    model = FeatureAE(hidden=(8, 4), max_epochs=2, random_state=0).fit(feats)
+    np.testing.assert_array_equal(model.decision_scores_, model.anomaly_score(feats))
+    assert model.threshold_ == -model.offset_
+    np.testing.assert_array_equal(model.labels_, (model.predict(feats) == -1).astype(int))
+    assert model.labels_.mean() == pytest.approx(0.1, abs=0.01)  # contamination 'auto': a tenth
+    with pytest.raises(AttributeError):
+        _ = FeatureAE().labels_
+
+
 def test_ten_crop_features_are_averaged_and_objects_are_snippets():
     rng = np.random.default_rng(0)
     videos = [Video(f"v{i}", 16 * 5, features=rng.normal(size=(5, 10, 6)).astype(np.float32)) for i in range(4)]

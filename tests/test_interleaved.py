@@ -12,6 +12,7 @@ import joblib
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 
 from unsupvad import Video, VideoSet
@@ -239,6 +240,19 @@ def test_progress_goes_to_the_logging_module(caplog):
 def test_progress_is_silent_without_a_handler(capsys):
     make_model().fit(make_videos())
     assert capsys.readouterr() == ("", "")
+
+
+def test_pyod_training_attributes_follow_the_scorer():
+    X = make_videos()
+    model = make_model().fit(X)
+    for scorer in ("ws", "wocc"):
+        model.set_params(scorer=scorer)
+        np.testing.assert_allclose(model.decision_scores_, model.anomaly_score(X), rtol=1e-6, atol=1e-9)
+        assert model.threshold_ == -model.offsets_[scorer]
+        np.testing.assert_array_equal(model.labels_, (model.predict(X) == -1).astype(int))
+    assert not np.array_equal(model.training_scores_["ws"], model.training_scores_["wocc"])
+    with pytest.raises(NotFittedError):
+        _ = make_model().decision_scores_
 
 
 def test_predict_and_offsets():

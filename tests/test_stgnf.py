@@ -280,6 +280,14 @@ def test_fit_sets_attributes_and_scores(fitted, poses):
     assert [len(f) for f in frames] == list(poses.n_frames)
 
 
+def test_pyod_training_attributes(fitted, poses):
+    assert fitted.decision_scores_.shape == (len(poses),) and np.isfinite(fitted.decision_scores_).all()
+    assert fitted.threshold_ == -fitted.offset_
+    np.testing.assert_array_equal(fitted.labels_, fitted.decision_scores_ > fitted.threshold_)
+    share = fitted.labels_.mean()
+    assert 0 < share <= 0.15  # contamination 'auto': a tenth, up to ties
+
+
 def test_snippet_scores_are_the_mean_of_touching_objects(fitted, poses):
     objects = fitted.scoring_objects(poses)
     scores = fitted.score_objects(poses, objects)

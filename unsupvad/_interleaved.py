@@ -30,7 +30,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _health, _rules
 from ._health import DegenerateLoopWarning
 from ._videoset import VideoSet
-from .models._base import SnippetScoresMixin, as_videoset, resolve_device, unfitted_if_interrupted
+from .models._base import (
+    SnippetScoresMixin,
+    TrainingLabelsMixin,
+    as_videoset,
+    resolve_device,
+    unfitted_if_interrupted,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +44,7 @@ _WOCC_METHODS = ["partial_fit", "training_objects", "score_snippets"]
 _WS_METHODS = ["partial_fit", "score_snippets"]
 
 
-class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseEstimator):
+class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin, OutlierMixin, BaseEstimator):
     """Unsupervised video anomaly detection by interleaving a wOCC and a WS model.
 
     Parameters
@@ -188,6 +194,18 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
     offsets_ : dict
         The offset of each scorer, ``{'ws': ..., 'wocc': ...}``, both set
         on the training snippets with the same ``contamination``.
+    training_scores_ : dict
+        ``{'ws': ..., 'wocc': ...}``: the anomaly scores of the training
+        snippets by the scoring models (combined as ``ensemble`` says), the
+        scores ``offsets_`` are set on.
+    decision_scores_ : ndarray of shape (n_snippets,)
+        PyOD's name for ``training_scores_[scorer]`` (higher = more
+        abnormal), equal to ``anomaly_score`` of the training set.
+    threshold_ : float
+        PyOD's threshold on ``decision_scores_``: ``-offset_``.
+    labels_ : ndarray of shape (n_snippets,)
+        PyOD's training labels: 1 for the training snippets whose score
+        exceeds ``threshold_`` (those ``predict`` calls abnormal), else 0.
     device_ : torch.device
     """
 
@@ -542,6 +560,13 @@ class InterleavedVAD(MetaEstimatorMixin, SnippetScoresMixin, OutlierMixin, BaseE
         share = min(max(share, 0.0), 1.0)
         self.offsets_ = {name: float(np.percentile(-scores, 100.0 * share))
                          for name, scores in training_scores.items()}
+        self.training_scores_ = {name: np.asarray(scores, dtype=np.float64) for name, scores in training_scores.items()}
+
+    @property
+    def decision_scores_(self) -> np.ndarray:
+        """Anomaly scores of the training snippets by the current ``scorer`` (PyOD's name), in ``X``'s order."""
+        check_is_fitted(self, "training_scores_")
+        return self.training_scores_[self.scorer]
 
     @property
     def wocc_(self):

@@ -202,3 +202,25 @@ class SnippetScoresMixin:
     def predict(self, X) -> np.ndarray:
         """+1 for normal snippets, -1 for abnormal ones."""
         return np.where(self.decision_function(X) < 0, -1, 1)
+
+
+class TrainingLabelsMixin:
+    """PyOD's fitted conveniences, from ``decision_scores_`` and ``offset_``.
+
+    A one-class model that keeps its training snippets' anomaly scores as
+    ``decision_scores_`` (higher = more abnormal) gets ``threshold_`` (the
+    anomaly score above which a snippet is predicted abnormal, ``-offset_``)
+    and ``labels_`` (1 for the training snippets above it, else 0), as PyOD's
+    detectors have them. The methods keep scikit-learn's signs.
+    """
+
+    @property
+    def threshold_(self) -> float:
+        """Anomaly scores above it are predicted abnormal: ``-offset_``."""
+        check_is_fitted(self, "offset_")
+        return -self.offset_
+
+    @property
+    def labels_(self) -> np.ndarray:
+        """Of every training snippet: 1 when ``decision_scores_ > threshold_`` (abnormal), else 0."""
+        return (np.asarray(self.decision_scores_) > self.threshold_).astype(np.int64)

@@ -16,6 +16,7 @@ from .._videoset import VideoSet
 from ._base import (
     InterruptibleNet,
     SnippetScoresMixin,
+    TrainingLabelsMixin,
     as_videoset,
     draw_seed,
     float64_copy,
@@ -62,7 +63,7 @@ class WeightedReconstructionNet(InterruptibleNet):
         return (weight * per_sample).mean()
 
 
-class FeatureAE(SnippetScoresMixin, OutlierMixin, BaseEstimator):
+class FeatureAE(TrainingLabelsMixin, SnippetScoresMixin, OutlierMixin, BaseEstimator):
     """Weighted autoencoder wOCC over snippet features (GCL's reconstruction model).
 
     Objects are snippets: ``training_objects(X)`` is ``X.snippet_objects()``
@@ -93,6 +94,27 @@ class FeatureAE(SnippetScoresMixin, OutlierMixin, BaseEstimator):
     device : str, default='auto'
     verbose : int, default=0
         Progress bar over batches when > 0.
+
+    Attributes
+    ----------
+    net_ : skorch NeuralNet
+        The autoencoder.
+    mean_, scale_ : ndarray of shape (n_features,)
+        Per-dimension standardisation, from the first fit's snippets.
+    n_features_in_ : int
+    n_epochs_ : int
+        Epochs trained so far.
+    device_ : torch.device
+    offset_ : float
+        ``decision_function = score_samples - offset_``, from
+        ``decision_scores_`` and ``contamination``.
+    decision_scores_ : ndarray of shape (n_snippets,)
+        Reconstruction error of the training snippets after the last epoch
+        (PyOD's name; higher = more abnormal).
+    threshold_ : float
+        ``-offset_``: training scores above it are predicted abnormal.
+    labels_ : ndarray of shape (n_snippets,)
+        1 for the training snippets above ``threshold_``, else 0.
     """
 
     _parameter_constraints = {
@@ -209,7 +231,8 @@ class FeatureAE(SnippetScoresMixin, OutlierMixin, BaseEstimator):
 
     def _set_offset(self, feats: np.ndarray) -> None:
         share = 0.1 if self.contamination == "auto" else self.contamination
-        self.offset_ = float(np.percentile(-self._reconstruction_error(feats), 100 * share))
+        self.decision_scores_ = self._reconstruction_error(feats)
+        self.offset_ = float(np.percentile(-self.decision_scores_, 100 * share))
 
     def score_snippets(self, X) -> np.ndarray:
         """Reconstruction error of every snippet (higher = more abnormal)."""

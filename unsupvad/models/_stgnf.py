@@ -31,6 +31,7 @@ from ._base import (
     CachesPerVideoSet,
     InterruptibleNet,
     SnippetScoresMixin,
+    TrainingLabelsMixin,
     as_videoset,
     draw_seed,
     resolve_device,
@@ -501,7 +502,7 @@ def normalise_windows(xy: torch.Tensor, frame_size: torch.Tensor) -> torch.Tenso
 
 
 # ---------------------------------------------------------------------- estimator
-class STGNF(CachesPerVideoSet, SnippetScoresMixin, OutlierMixin, BaseEstimator):
+class STGNF(CachesPerVideoSet, TrainingLabelsMixin, SnippetScoresMixin, OutlierMixin, BaseEstimator):
     """STG-NF over person or box tracks, trainable with per-object weights (the paper's wOCC).
 
     Objects are windows of ``seg_len`` detections of one track
@@ -616,6 +617,15 @@ class STGNF(CachesPerVideoSet, SnippetScoresMixin, OutlierMixin, BaseEstimator):
         quantile of ``score_samples`` over the training snippets, estimated
         from the training windows (stride ``train_stride``, which are
         already built) rather than the stride-``score_stride`` ones.
+    decision_scores_ : ndarray of shape (n_snippets,)
+        Anomaly scores of the training snippets after the last epoch, from
+        those training windows (PyOD's name; higher = more abnormal). They
+        can differ from ``anomaly_score(X_train)``, which scores windows at
+        ``score_stride``.
+    threshold_ : float
+        ``-offset_``: training scores above it are predicted abnormal.
+    labels_ : ndarray of shape (n_snippets,)
+        1 for the training snippets above ``threshold_``, else 0.
 
     Notes
     -----
@@ -845,8 +855,8 @@ class STGNF(CachesPerVideoSet, SnippetScoresMixin, OutlierMixin, BaseEstimator):
 
     def _set_offset(self, X: VideoSet, objects: Objects, scores: np.ndarray) -> None:
         share = _AUTO_CONTAMINATION if self.contamination == "auto" else self.contamination
-        normality = -self._to_snippets(X, objects, scores)
-        self.offset_ = float(np.percentile(normality, 100 * share))
+        self.decision_scores_ = np.asarray(self._to_snippets(X, objects, scores), dtype=np.float64)
+        self.offset_ = float(np.percentile(-self.decision_scores_, 100 * share))
 
     # ------------------------------------------------------------------ windows
     def _prepared(self, X: VideoSet, kind: str) -> tuple[Objects, torch.Tensor | None]:
