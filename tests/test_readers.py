@@ -11,6 +11,7 @@ from scipy.ndimage import uniform_filter1d
 from unsupvad import Tracks, Video, VideoSet
 from unsupvad._baselines import speed_frame_scores
 from unsupvad.datasets import (
+    VideoInfo,
     attach_labels,
     coco17_to_openpose18,
     load_official_layout,
@@ -20,6 +21,8 @@ from unsupvad.datasets import (
     read_mot_tracks,
     read_rtfm_features,
     read_rtfm_gt,
+    read_video_table,
+    read_videos,
 )
 from unsupvad.datasets._layouts import (
     COCO17_JOINTS,
@@ -617,3 +620,87 @@ def test_bad_tracks_benchmark_names(tmp_path):
     np.save(root / "gt" / "test" / "s_02.npy", np.zeros(9))
     with pytest.raises(ValueError, match=r"s_02\.npy: video 's_02'.*frame labels have shape \(9,\)"):
         load_tracks_benchmark(root)
+
+
+# ---------------------------------------------------------------- video tables and read_videos
+def write_table(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_video_table_reads_every_optional_column_as_text(tmp_path):
+    table = read_video_table(write_table(tmp_path / "videos.csv",
+                                         "video,split,n_frames,width,height,fps,scene\n"
+                                         "01_0014,train,265,856,480,24,01\n"
+                                         "\n"
+                                         "02_0001,test,40,856,480,,02\n"))
+    assert list(table) == ["01_0014", "02_0001"]
+    assert table["01_0014"] == VideoInfo(265, (856, 480), 24.0, "train", "01", line=2)
+    assert table["02_0001"].fps is None and table["02_0001"].line == 4
+    assert list(read_video_table(tmp_path / "videos.csv", split="test")) == ["02_0001"]
+    minimal = read_video_table(write_table(tmp_path / "min.csv", "n_frames,video\n7,a\n"))
+    assert minimal == {"a": VideoInfo(7, line=2)}
+
+
+@pytest.mark.parametrize("text, match", [
+    ("video,width\na,3\n", r"missing columns \['n_frames'\]"),
+    ("video,n_frames,width\na,3,4\n", "both width and height"),
+    ("video,n_frames\na,3\na,4\n", r"line 3: video name 'a' appears twice \(first on line 2\)"),
+    ("video,n_frames\n,3\n", "line 2: empty video name"),
+    ("video,n_frames,fps\na,3,fast\n", r"line 2, column 'fps' must be a positive, finite number, got 'fast'"),
+    ("video,n_frames\na,0\n", r"line 2, column 'n_frames' must be a positive integer, got '0'"),
+])
+def test_video_table_errors_name_line_and_column(tmp_path, text, match):
+    with pytest.raises(ValueError, match=match):
+        read_video_table(write_table(tmp_path / "t.csv", text))
+
+
+def test_video_table_split_errors(tmp_path):
+    path = write_table(tmp_path / "t.csv", "video,n_frames,split\na,3,train\nb,3,test\n")
+    with pytest.raises(ValueError, match="no video of split 'Train'; the splits are 'test', 'train'"):
+        read_video_table(path, split="Train")
+    with pytest.raises(ValueError, match="no split column"):
+        read_video_table(write_table(tmp_path / "u.csv", "video,n_frames\na,3\n"), split="train")
+    with pytest.raises(FileNotFoundError, match="video table not found"):
+        read_video_table(tmp_path / "none.csv")
+
+
+def test_read_videos_takes_exactly_the_videos_of_a_split(tmp_path):
+    for name in ("s_03", "s_01", "s_02"):
+        write_mot(tmp_path / "tracks" / f"{name}.txt", mot_rows(n_frames=10))
+    path = write_table(tmp_path / "videos.csv", "video,n_frames,width,height,fps,split,scene\n"
+                       "s_02,40,856,480,25,train,cam2\ns_03,30,856,480,25,test,cam3\ns_01,20,856,480,25,train,cam1\n")
+    train = read_videos(tmp_path / "tracks", videos=read_video_table(path, split="train"))
+    assert train.names == ["s_02", "s_01"]  # the table's order
+    assert [v.n_frames for v in train.videos] == [40, 20]  # the true counts, not the last tracked frame
+    assert [v.frame_size for v in train.videos] == [(856, 480)] * 2 and train.videos[0].fps == 25.0
+    assert [v.scene for v in train.videos] == ["cam2", "cam1"]
+    every = read_videos(tmp_path / "tracks")
+    assert every.names == ["s_01", "s_02", "s_03"] and every.videos[0].n_frames == 10
+    missing = write_table(tmp_path / "more.csv", "video,n_frames\ns_01,20\ns_09,20\n")
+    with pytest.raises(FileNotFoundError, match="no mot file for video 's_09'"):
+        read_videos(tmp_path / "tracks", videos=read_video_table(missing))
+
+
+def test_read_videos_merges_tracks_and_features_by_name(tmp_path):
+    for name in ("a", "b"):
+        write_mot(tmp_path / "tracks" / f"{name}.txt", mot_rows(n_frames=30))
+        save_features(tmp_path / "feats", name, T=2)
+    X = read_videos(tmp_path / "tracks", tmp_path / "feats", frame_size=(100, 80))
+    assert X.names == ["a", "b"] and X.has_tracks and X.has_features
+    assert X.videos[0].frame_size == (100, 80) and len(X) == 4
+    save_features(tmp_path / "feats", "c", T=2)
+    with pytest.raises(ValueError, match="video 'c' has features but no tracks"):
+        read_videos(tmp_path / "tracks", tmp_path / "feats")
+    with pytest.raises(ValueError, match="track_format must be"):
+        read_videos(tmp_path / "tracks", track_format="csv")
+    with pytest.raises(ValueError, match="give the videos"):
+        read_videos()
+
+
+def test_select_videos_by_split_of_a_video_table(tmp_path):
+    for name in ("a", "b", "c"):
+        write_mot(tmp_path / "tracks" / f"{name}.txt", mot_rows(n_frames=10))
+    path = write_table(tmp_path / "videos.csv", "video,n_frames,split\nc,10,test\na,10,train\nb,10,test\n")
+    X = read_videos(tmp_path / "tracks")
+    assert X.select_videos(read_video_table(path, split="test")).names == ["c", "b"]

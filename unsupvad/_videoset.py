@@ -201,10 +201,10 @@ class VideoSet:
     def select_videos(self, names) -> VideoSet:
         """The videos called ``names``, in that order, each whole (every one of its snippets).
 
-        The Python twin of the command line's ``--frames TABLE --split NAME``:
-        with a table of video names and splits (for example read with
-        pandas), ``X.select_videos(table.loc[table["split"] == "train",
-        "video"])``.
+        With a video table, ``X.select_videos(read_video_table("videos.csv",
+        split="train"))`` keeps the videos of one split (see
+        :func:`unsupvad.datasets.read_video_table`; to read only them in the
+        first place, :func:`unsupvad.datasets.read_videos`).
 
         Parameters
         ----------

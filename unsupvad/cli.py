@@ -258,168 +258,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ---------------------------------------------------------------------- reading videos
-def _read_frames_table(path: Path | None, split: str | None) -> dict | None:
-    """``video -> {n_frames, frame_size, fps}`` from the --frames CSV, restricted to ``split``."""
-    import pandas as pd
-
-    if path is None:
-        if split is not None:
-            raise ValueError("--split needs a --frames table with a split column")
-        return None
-    if not path.is_file():
-        raise FileNotFoundError(f"frames table not found: {path}")
-    try:
-        table = pd.read_csv(path, dtype={"video": str, "split": str})
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path}: not a CSV table ({str(exc).splitlines()[0]})") from exc
-    missing = [c for c in ("video", "n_frames") if c not in table.columns]
-    if missing:
-        raise ValueError(f"{path}: missing column(s) {missing}; expected video,n_frames[,width,height][,fps][,split]")
-    if ("width" in table.columns) != ("height" in table.columns):
-        raise ValueError(f"{path}: give both width and height columns, or neither")
-    if split is not None:
-        if "split" not in table.columns:
-            raise ValueError(f"{path}: --split {split} needs a split column")
-        splits = sorted(table["split"].dropna().astype(str).unique())
-        table = table[table["split"] == split]
-        if table.empty:
-            raise ValueError(f"{path}: no video of split {split!r}; the splits are {', '.join(map(repr, splits))}")
-    if table["video"].duplicated().any():
-        raise ValueError(f"{path}: video {table['video'][table['video'].duplicated()].iloc[0]!r} appears twice")
-    rows = {}
-    for i, row in zip(table.index + 2, table.to_dict("records")):  # i: the line of the file
-        entry = {"n_frames": _table_int(row["n_frames"], "n_frames", path, i), "frame_size": None, "fps": None}
-        if "width" in row:
-            entry["frame_size"] = (_table_int(row["width"], "width", path, i),
-                                   _table_int(row["height"], "height", path, i))
-        if "fps" in row and not (isinstance(row["fps"], float) and math.isnan(row["fps"])):
-            entry["fps"] = _table_fps(row["fps"], path, i)
-        rows[str(row["video"])] = entry
-    return rows
-
-
-def _table_int(value, column: str, path: Path, line: int) -> int:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if not math.isfinite(number) or number != int(number) or number < 1:
-        raise ValueError(f"{path}: line {line}: {column} must be a positive integer, got {value!r}")
-    return int(number)
-
-
-def _table_fps(value, path: Path, line: int) -> float:
-    try:
-        fps = float(value)
-    except (TypeError, ValueError):
-        fps = math.nan
-    if not math.isfinite(fps) or fps <= 0:
-        raise ValueError(f"{path}: line {line}: fps must be a positive number, got {value!r}")
-    return fps
-
-
 def _track_format(path: Path, fmt: str) -> str:
-    if fmt in TRACK_FORMATS:
-        return fmt
+    """The tracks' format: ``--format`` when it names one, else guessed from the file suffixes."""
+    from .datasets._folders import guess_track_format
+
     if fmt in FEATURE_FORMATS:
         raise ValueError(f"--format {fmt} reads --features, not --tracks")
-    if not path.exists():
+    if fmt == "auto" and not path.exists():
         raise FileNotFoundError(f"track file or folder not found: {path}")
-    names = [p.name for p in path.iterdir() if p.is_file()] if path.is_dir() else [path.name]
-    found = {f for f, suffix in (("mot", ".txt"), ("alphapose", ".json")) if any(n.endswith(suffix) for n in names)}
-    if len(found) != 1:
-        what = "both .txt and .json files" if found else "no .txt (mot) or .json (alphapose) file"
-        raise ValueError(f"{path}: {what}; say which with --format mot or --format alphapose")
-    return found.pop()
-
-
-def _sources(path: Path, kind: str) -> list[tuple[str, Path]]:
-    """``(video name, file)`` of one file or every file of a folder, as the readers name them."""
-    from .datasets._pose import pose_sources
-    from .datasets._readers import existing, file_error, folder_files
-    from .datasets._rtfm import feature_sources
-
-    if kind == "rtfm":
-        if path.is_file() and path.suffix == ".npy":
-            return feature_sources([path])
-        return feature_sources(path)
-    if kind == "alphapose":
-        return pose_sources(path)
-    path = existing(path, "track file or folder")
-    if not path.is_dir():
-        return [(path.stem, path)]
-    found = folder_files(path, ".txt", lambda p: p.name[: -len(".txt")])
-    if not found:
-        raise file_error(path, "the folder holds no .txt track file")
-    return found
-
-
-def _read_kind(path: Path, kind: str, table: dict | None, split: str | None) -> list:
-    """The videos of one input, one file at a time (with ``split``: exactly the table's videos)."""
-    from .datasets import read_alphapose_json, read_mot_tracks, read_rtfm_features
-
-    sources = _sources(path, kind)
-    if split is not None:
-        names = {name for name, _ in sources}
-        absent = [name for name in table if name not in names]
-        if absent:
-            raise FileNotFoundError(f"{path}: no {kind} file for video {absent[0]!r} of split {split!r}")
-        sources = [(name, p) for name, p in sources if name in table]
-    n_frames = None if table is None else {name: row["n_frames"] for name, row in table.items()}
-    sizes = {} if table is None else {n: r["frame_size"] for n, r in table.items() if r["frame_size"]}
-    fps = {} if table is None else {n: r["fps"] for n, r in table.items() if r["fps"]}
-    videos = []
-    for _, source in sources:
-        if kind == "mot":
-            videos.extend(read_mot_tracks(source, n_frames=n_frames, frame_size=sizes, fps=fps).videos)
-        elif kind == "alphapose":
-            videos.extend(read_alphapose_json(source, n_frames=n_frames, frame_size=sizes, fps=fps).videos)
-        else:
-            found = read_rtfm_features([source], n_frames=n_frames).videos
-            videos.extend(v.replace(frame_size=sizes.get(v.name), fps=fps.get(v.name)) for v in found)
-    return videos
-
-
-def _merge(track_videos: list, feature_videos: list) -> list:
-    """One video per name with both the tracks and the features."""
-    by_name = {v.name: v for v in feature_videos}
-    track_names = {v.name for v in track_videos}
-    for name in by_name:
-        if name not in track_names:
-            raise ValueError(f"video {name!r} has features but no tracks")
-    merged = []
-    for video in track_videos:
-        if video.name not in by_name:
-            raise ValueError(f"video {video.name!r} has tracks but no features")
-        feats = by_name[video.name]
-        # the frame count: the table's (both equal), else the larger estimate (last tracked frame vs 16 T)
-        n_frames = max(video.n_frames, feats.n_frames)
-        try:
-            merged.append(video.replace(n_frames=n_frames, features=feats.features,
-                                        snippet_len=feats.snippet_len))
-        except ValueError as exc:
-            raise ValueError(f"{exc} (give the true frame counts with --frames)") from exc
-    return merged
+    return guess_track_format(path, fmt)
 
 
 def read_videos(tracks=None, features=None, fmt="auto", frames=None, split=None, frame_size=None):
-    """The VideoSet of the CLI inputs (see ``unsupvad fit --help``)."""
-    from ._videoset import VideoSet
+    """The VideoSet of the CLI inputs (see ``unsupvad fit --help``): :func:`unsupvad.datasets.read_videos`."""
+    from . import datasets
 
     if tracks is None and features is None:
         raise ValueError("give the videos: --tracks PATH and/or --features PATH")
     if tracks is None and fmt in TRACK_FORMATS:
         raise ValueError(f"--format {fmt} reads --tracks, not --features")
-    table = _read_frames_table(frames, split)
-    track_videos = _read_kind(tracks, _track_format(tracks, fmt), table, split) if tracks is not None else None
-    feature_videos = _read_kind(features, "rtfm", table, split) if features is not None else None
-    if track_videos is not None and feature_videos is not None:
-        videos = _merge(track_videos, feature_videos)
-    else:
-        videos = track_videos if track_videos is not None else feature_videos
-    if frame_size is not None:
-        videos = [v if v.frame_size is not None else v.replace(frame_size=frame_size) for v in videos]
-    return VideoSet(videos)
+    if frames is None and split is not None:
+        raise ValueError("--split needs a --frames table with a split column")
+    table = None if frames is None else datasets.read_video_table(frames, split)
+    track_format = _track_format(tracks, fmt) if tracks is not None else "auto"
+    return datasets.read_videos(tracks, features, videos=table, track_format=track_format, frame_size=frame_size)
 
 
 def _require_frame_sizes(X) -> None:

@@ -32,6 +32,7 @@ from ._readers import (
     read_bytes,
     read_text,
 )
+from ._video_table import VideoInfo, table_with_header
 
 MOT_COLUMNS = ("frame", "id", "left", "top", "width", "height", "conf")
 _EXTRA_COLUMNS = ("x", "y", "z")
@@ -312,87 +313,9 @@ def read_mot_tracks(
     return make_videoset(path, videos)
 
 
-@dataclass(frozen=True)
-class _VideoRow:
-    """One row of ``videos.csv``, checked."""
-
-    line: int
-    split: str
-    n_frames: int
-    frame_size: tuple[int, int]
-    fps: float
-    scene: str | None
-
-
-def _cell_int(record: dict, column: str, line: int, path: Path, name: str) -> int:
-    text = record[column]
-    try:
-        value = parse_int(text) if text else None
-    except ValueError as exc:
-        raise file_error(path, f"line {line}, column {column!r}: {text!r} {exc}", name) from None
-    if value is None or value < 1:
-        raise file_error(path, f"line {line}, column {column!r} must be a positive integer, got {text!r}", name)
-    return value
-
-
-def _cell_fps(record: dict, line: int, path: Path, name: str) -> float:
-    text = record["fps"]
-    try:
-        value = parse_number(text)
-    except ValueError:
-        value = float("nan")
-    if not (np.isfinite(value) and value > 0):
-        raise file_error(path, f"line {line}, column 'fps' must be a positive, finite number, got {text!r}", name)
-    return value
-
-
-def _video_row(record: dict, line: int, path: Path, has_scene: bool) -> _VideoRow:
-    name = record["video"]
-    n_frames = _cell_int(record, "n_frames", line, path, name)
-    check_frame_count(n_frames, path, name, what=f"line {line}, column 'n_frames' value")
-    size = (_cell_int(record, "width", line, path, name), _cell_int(record, "height", line, path, name))
-    scene = record["scene"] if has_scene else None
-    if has_scene and not scene:
-        raise file_error(path, f"line {line}, column 'scene' is empty", name)
-    return _VideoRow(line, record["split"], n_frames, size, _cell_fps(record, line, path, name), scene)
-
-
-def _csv_records(path: Path):
-    """``(line, {column: stripped cell})`` of every non-blank row of a CSV file, and its header."""
-    reader = csv.reader(io.StringIO(read_text(path, "video table"), newline=""))
-    try:
-        header = [h.strip() for h in next(reader, [])]
-        missing = [c for c in CSV_COLUMNS if c not in header]
-        if missing:
-            raise file_error(path, f"missing columns {missing}; expected {list(CSV_COLUMNS)}")
-        if len(set(header)) != len(header):
-            raise file_error(path, f"a column name appears twice in the header {header}")
-        records = []
-        for cells in reader:
-            if not any(c.strip() for c in cells):
-                continue
-            if len(cells) != len(header):
-                raise file_error(path, f"line {reader.line_num}: {len(cells)} fields, the header has {len(header)}")
-            records.append((reader.line_num, dict(zip(header, (c.strip() for c in cells)))))
-    except csv.Error as exc:
-        raise file_error(path, f"line {reader.line_num}: not a CSV table ({exc})") from exc
-    return header, records
-
-
-def _read_video_table(path: Path) -> tuple[dict[str, _VideoRow], bool]:
-    """The checked rows of ``videos.csv`` by video name, and whether it has a ``scene`` column."""
-    header, records = _csv_records(path)
-    has_scene = "scene" in header
-    table: dict[str, _VideoRow] = {}
-    for line, record in records:
-        name = record["video"]
-        if not name:
-            raise file_error(path, f"line {line}: empty video name")
-        if name in table:
-            raise file_error(path, f"line {line}: video name {name!r} appears twice (first on line "
-                                   f"{table[name].line})")
-        table[name] = _video_row(record, line, path, has_scene)
-    return table, has_scene
+def _read_benchmark_table(path: Path) -> dict[str, VideoInfo]:
+    """``videos.csv`` of the benchmark layout: a video table with every column of :data:`CSV_COLUMNS`."""
+    return table_with_header(path, required=CSV_COLUMNS)[1]
 
 
 def _read_split_names(path: Path) -> list[str]:
@@ -405,7 +328,7 @@ def _read_split_names(path: Path) -> list[str]:
     return names
 
 
-def _check_split(table: dict[str, _VideoRow], names: list[str], split: str, csv_path: Path,
+def _check_split(table: dict[str, VideoInfo], names: list[str], split: str, csv_path: Path,
                  split_file: Path) -> None:
     unknown = [n for n in names if n not in table]
     if unknown:
@@ -419,7 +342,7 @@ def _check_split(table: dict[str, _VideoRow], names: list[str], split: str, csv_
         raise file_error(split_file, f"video {absent[0]!r} of split {split!r} in {csv_path.name} is not listed")
 
 
-def _check_track_files(folder: Path, table: dict[str, _VideoRow], csv_path: Path) -> None:
+def _check_track_files(folder: Path, table: dict[str, VideoInfo], csv_path: Path) -> None:
     stray = sorted(p.name for p in folder.glob("*.txt") if p.name[: -len(".txt")] not in table)
     if stray:
         raise file_error(folder / stray[0], f"track file of a video that is not in {csv_path.name}")
@@ -500,7 +423,7 @@ def load_tracks_benchmark(root: PathLike, split: str = "test", labels: bool | No
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     root = existing(root, "benchmark folder", is_dir=True)
     csv_path = existing(root / "videos.csv", "video table", is_dir=False)
-    table, has_scene = _read_video_table(csv_path)
+    table = _read_benchmark_table(csv_path)
     split_file = root / "splits" / f"{split}.txt"
     names = _read_split_names(split_file)
     _check_split(table, names, split, csv_path, split_file)
@@ -513,7 +436,7 @@ def load_tracks_benchmark(root: PathLike, split: str = "test", labels: bool | No
         videos.append(read_mot_video(path, name, n_frames=row.n_frames, frame_size=row.frame_size, fps=row.fps))
     if split == "test" if labels is None else labels:
         videos = _attach_benchmark_labels(videos, root / "gt" / split)
-    if has_scene:
+    if any(table[v.name].scene is not None for v in videos):
         videos = [v.replace(scene=table[v.name].scene) for v in videos]
     elif scene is not None:
         videos = [v.replace(scene=None if scene(v.name) is None else str(scene(v.name))) for v in videos]
