@@ -20,3 +20,11 @@ def random_snippet_labels(X, seed=0):
     y = (np.random.default_rng(seed).random(len(X)) < 0.3).astype(int)
     y[:2] = [0, 1]
     return y
+
+
+def write_mot(video, path):
+    """A video's box tracks as a MOTChallenge file (1-based frames)."""
+    tracks = video.tracks
+    rows = [f"{f + 1},{k},{x:.3f},{y:.3f},{w:.3f},{h:.3f},1,-1,-1,-1"
+            for f, k, (x, y, w, h) in zip(tracks.frame, tracks.track_id, tracks.boxes)]
+    path.write_text("\n".join(rows) + "\n")

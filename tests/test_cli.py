@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import write_mot
 
 from unsupvad import cli
 from unsupvad.datasets import make_synthetic_videos, read_mot_tracks
@@ -32,14 +33,6 @@ def _one_error_line(err: str) -> str:
     assert len(lines) == 1, err
     assert lines[0].startswith("unsupvad: error: ")
     return lines[0]
-
-
-def write_mot(video, path):
-    """A video's box tracks as a MOTChallenge file (1-based frames)."""
-    tracks = video.tracks
-    rows = [f"{f + 1},{k},{x:.3f},{y:.3f},{w:.3f},{h:.3f},1,-1,-1,-1"
-            for f, k, (x, y, w, h) in zip(tracks.frame, tracks.track_id, tracks.boxes)]
-    path.write_text("\n".join(rows) + "\n")
 
 
 @pytest.fixture(scope="module")
