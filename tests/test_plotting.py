@@ -1,6 +1,7 @@
 """Plots of frame scores and of the interleaved training, checked on their artists and images."""
 
 import ast
+import importlib
 import sys
 import warnings
 from pathlib import Path
@@ -97,8 +98,19 @@ def vertical_lines(ax):
 
 
 # ---------------------------------------------------------------------- architecture
-def test_imports_only_the_allowed_layers():
-    tree = ast.parse(Path(plotting.__file__).read_text())
+# unsupvad.plotting and the private modules that hold its code
+PLOTTING_MODULES = ("plotting", "_plot_history", "_plot_matplotlib", "_plot_video")
+
+
+def test_every_plotting_module_is_checked():
+    package = Path(plotting.__file__).parent
+    assert sorted(path.stem for path in package.glob("_plot*.py")) == sorted(PLOTTING_MODULES[1:])
+
+
+@pytest.mark.parametrize("name", PLOTTING_MODULES)
+def test_imports_only_the_allowed_layers(name):
+    module = importlib.import_module(f"unsupvad.{name}")
+    tree = ast.parse(Path(module.__file__).read_text())
     allowed = {"__future__", "re", "collections", "numbers", "pathlib", "numpy", "pandas", "sklearn",
                "matplotlib"}
     for node in ast.walk(tree):
@@ -106,7 +118,9 @@ def test_imports_only_the_allowed_layers():
             assert {alias.name.split(".")[0] for alias in node.names} <= allowed
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                assert node.module == "metrics", "plotting may only import unsupvad.metrics"
+                assert node.level == 1 and node.module in {"metrics", *PLOTTING_MODULES}, (
+                    "plotting may only import unsupvad.metrics and its own modules"
+                )
             else:
                 assert node.module.split(".")[0] in allowed, node.module
 
