@@ -28,7 +28,8 @@ import torch
 
 from unsupvad.datasets import load_tracks_benchmark
 from unsupvad.metrics import frame_auc
-from unsupvad.models._stgnf import STGNF, count_parameters
+from unsupvad.models._stgnf import STGNF
+from unsupvad.models._stgnf_network import count_parameters
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parents[1] / "shared" / "data" / "shanghaitech-tracks"

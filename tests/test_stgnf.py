@@ -14,16 +14,14 @@ from sklearn.metrics import roc_auc_score
 from unsupvad import Tracks, Video, VideoSet
 from unsupvad.datasets import make_synthetic_videos
 from unsupvad.models._graphs import GraphLayout, adjacency
-from unsupvad.models._stgnf import (
-    STGNF,
+from unsupvad.models._stgnf import STGNF
+from unsupvad.models._stgnf_network import (
     STGNFModule,
     WeightedBatchNorm2d,
-    WeightedNLL,
-    WindowDataset,
     count_parameters,
     default_temporal_kernel,
-    normalise_windows,
 )
+from unsupvad.models._stgnf_training import WeightedNLL, WindowDataset, normalise_windows
 
 CHAIN3 = GraphLayout("chain3", ("a", "b", "c"), ((0, 1), (1, 2)), centre=1, track_kind="keypoints")
 TINY = dict(seg_len=8, n_flows=2, max_epochs=1, batch_size=64, smoothing_sigmas=(1, 2), device="cpu")

@@ -5,31 +5,27 @@ of ActNorm -> channel permutation -> affine coupling whose shift/scale network
 is a spatio-temporal graph convolution, a fixed Gaussian prior N(R 1, I) and
 the negative log-likelihood in bits per dimension. :class:`STGNF` wraps it as
 a scikit-learn outlier detector over a :class:`~unsupvad.VideoSet` with
-person (keypoint) or box tracks.
+person (keypoint) or box tracks. The flow network is in :mod:`._stgnf_network`
+and its training plumbing (loss, skorch net, windows) in :mod:`._stgnf_training`.
 """
 
 from __future__ import annotations
 
-import math
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter1d
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import GradientNormClipping, ProgressBar
-from torch import nn
-from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler
 from tqdm.auto import tqdm
 
 from .._objects import Objects
 from .._videoset import VideoSet
 from ._base import (
     CachesPerVideoSet,
-    InterruptibleNet,
     SnippetScoresMixin,
     TrainingLabelsMixin,
     as_videoset,
@@ -44,461 +40,23 @@ from ._graphs import (
     can_convert,
     default_layout,
     get_layout,
-    is_uniform,
     layout_points,
     track_layout,
 )
+from ._stgnf_network import STGNFModule
+from ._stgnf_training import (
+    WeightedFlowNet,
+    WeightedNLL,
+    WindowDataset,
+    batch_loader,
+    normalise_windows,
+    selected_windows,
+)
 
-_LOG_2PI = math.log(2 * math.pi)
-_SCALE_EPS = 1e-6
-_ACTNORM_EPS = 1e-6
-_MIN_STD_Y = 1e-6
 _WINDOW_CHUNK = 65536
 _SCORE_BATCH = {"cpu": 1024, "cuda": 8192}
 _AUTO_CONTAMINATION = 0.1
 _CACHE_BYTES = 2**30  # scoring windows larger than this are cut chunk by chunk instead of kept
-
-Pair = tuple[torch.Tensor, torch.Tensor]
-
-
-# ---------------------------------------------------------------------- weighted statistics
-def _batch_shares(x: torch.Tensor, weight: torch.Tensor | None) -> Pair:
-    """Per-sample shares ``w_i / sum(w)`` (uniform without weights) and the number of weighted samples."""
-    n = x.shape[0]
-    if weight is None:
-        return x.new_full((n,), 1.0 / n), x.new_tensor(float(n))
-    weight = weight.to(x.dtype)
-    total = weight.sum()
-    return weight / total.clamp_min(torch.finfo(x.dtype).tiny), (weight > 0).sum().to(x.dtype)
-
-
-def _weighted_moments(x: torch.Tensor, shares: torch.Tensor) -> Pair:
-    """Per-channel weighted mean and (biased) variance over samples and the (T, V) positions."""
-    per_sample = x[0, 0].numel()
-    w = shares.view(-1, 1, 1, 1)
-    mean = (x * w).sum((0, 2, 3)) / per_sample
-    var = ((x - mean.view(1, -1, 1, 1)).square() * w).sum((0, 2, 3)) / per_sample
-    return mean, var
-
-
-class WeightedBatchNorm2d(nn.BatchNorm2d):
-    """BatchNorm2d whose training-mode statistics weight every sample.
-
-    With ``weight=None`` (or equal weights) it is ``nn.BatchNorm2d``. A
-    sample of weight 0 changes neither the batch statistics used to
-    normalise the others nor the running statistics, so it has no effect on
-    the rest of the batch. ``repeat`` tells how many identical copies of every
-    position the input stands for (the joint axis collapsed by a uniform
-    graph convolution): statistics are unchanged, only the count in the
-    unbiased running variance ``n / (n - 1)`` uses ``n = samples x T x V``.
-    In eval mode the running statistics are used, as usual.
-    """
-
-    def forward(self, x: torch.Tensor, weight: torch.Tensor | None = None, repeat: int = 1) -> torch.Tensor:
-        if not self.training or not self.track_running_stats:
-            return super().forward(x)
-        if weight is None and repeat == 1:
-            return super().forward(x)
-        shares, n_weighted = _batch_shares(x, weight)
-        mean, var = _weighted_moments(x, shares)
-        self._update_running(mean, var, n_weighted * x[0, 0].numel() * repeat)
-        scale = torch.rsqrt(var + self.eps) * self.weight
-        return (x - mean.view(1, -1, 1, 1)) * scale.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
-
-    @torch.no_grad()
-    def _update_running(self, mean: torch.Tensor, var: torch.Tensor, count: torch.Tensor) -> None:
-        momentum = 0.1 if self.momentum is None else self.momentum
-        unbiased = var * count / (count - 1).clamp_min(1)
-        has_data = count > 0
-        self.running_mean.copy_(torch.where(has_data, (1 - momentum) * self.running_mean + momentum * mean,
-                                            self.running_mean))
-        self.running_var.copy_(torch.where(has_data, (1 - momentum) * self.running_var + momentum * unbiased,
-                                           self.running_var))
-        self.num_batches_tracked.add_(1)
-
-
-# ---------------------------------------------------------------------- flow layers
-class ActNorm(nn.Module):
-    """Per-channel affine normalisation ``y = (x + b) exp(logs)`` with data-dependent initialisation.
-
-    The first training-mode forward whose batch carries positive weight sets
-    ``b = -mean`` and ``logs = -log(std + 1e-6)`` from that batch, per
-    channel over (samples, T, V), each sample counted with its weight (all
-    samples equally without weights: Glow's and STG-NF's initialisation).
-    The ``initialized`` buffer is saved with the state dict.
-    """
-
-    def __init__(self, channels: int):
-        super().__init__()
-        self.bias = nn.Parameter(torch.zeros(1, channels, 1, 1))
-        self.logs = nn.Parameter(torch.zeros(1, channels, 1, 1))
-        self.register_buffer("initialized", torch.tensor(False))
-        self._ready = False
-
-    @torch.no_grad()
-    def initialize(self, x: torch.Tensor, weight: torch.Tensor | None = None) -> None:
-        """Set bias and log-scale from a batch (skipped when its total weight is 0)."""
-        if weight is not None and not bool((weight > 0).any()):
-            return
-        mean, var = _weighted_moments(x, _batch_shares(x, weight)[0])
-        self.bias.copy_(-mean.view_as(self.bias))
-        self.logs.copy_(torch.log(1.0 / (var.sqrt() + _ACTNORM_EPS)).view_as(self.logs))
-        self.initialized.fill_(True)
-        self._ready = True
-
-    def forward(self, x: torch.Tensor, weight: torch.Tensor | None = None) -> Pair:
-        if self.training and not self._ready:
-            self._ready = bool(self.initialized)
-            if not self._ready:
-                self.initialize(x, weight)
-        logdet = self.logs.sum() * x.shape[2] * x.shape[3]
-        return (x + self.bias) * torch.exp(self.logs), logdet.expand(x.shape[0])
-
-    def inverse(self, y: torch.Tensor) -> torch.Tensor:
-        return y * torch.exp(-self.logs) - self.bias
-
-
-class ChannelReverse(nn.Module):
-    """Fixed reversal of the channel order (for x, y: the swap STG-NF uses); log-det 0."""
-
-    def forward(self, x: torch.Tensor) -> Pair:
-        return x.flip(1), x.new_zeros(x.shape[0])
-
-    def inverse(self, y: torch.Tensor) -> torch.Tensor:
-        return y.flip(1)
-
-
-class InvertibleConv1x1(nn.Module):
-    """Glow's invertible 1x1 convolution, initialised to a random rotation."""
-
-    def __init__(self, channels: int):
-        super().__init__()
-        q, _ = torch.linalg.qr(torch.randn(channels, channels))
-        self.weight = nn.Parameter(q)
-
-    def forward(self, x: torch.Tensor) -> Pair:
-        c = self.weight.shape[0]
-        logdet = torch.linalg.slogdet(self.weight)[1] * x.shape[2] * x.shape[3]
-        return F.conv2d(x, self.weight.view(c, c, 1, 1)), logdet.expand(x.shape[0])
-
-    def inverse(self, y: torch.Tensor) -> torch.Tensor:
-        c = self.weight.shape[0]
-        return F.conv2d(y, torch.linalg.inv(self.weight).view(c, c, 1, 1))
-
-
-class STGCNUnit(nn.Module):
-    """One ST-GCN unit: graph conv -> BN -> ReLU -> temporal conv -> BN, plus residual, then ReLU.
-
-    The graph convolution is a 1x1 convolution to ``K x out_channels``
-    channels followed by ``out[n, c, t, w] = sum_k sum_v h[n, k, c, t, v]
-    A[k, v, w]``. When ``A`` is a single matrix of ``1 / V`` everywhere
-    (STG-NF's default) this is the mean over joints, identical at every
-    joint: the unit then averages over joints first and runs the temporal
-    part on one joint column (the same numbers, V times less work), and the
-    output broadcasts over joints. ``residual``: none (``False``), identity
-    (equal widths) or a 1x1 convolution + BN.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, adjacency_matrices: np.ndarray,
-                 temporal_kernel: int, residual: bool):
-        super().__init__()
-        matrices = torch.as_tensor(np.asarray(adjacency_matrices, np.float32))
-        self.register_buffer("adjacency", matrices)
-        self.n_partitions = matrices.shape[0]
-        self.mean_over_joints = is_uniform(matrices.numpy())
-        self.gcn = nn.Conv2d(in_channels, out_channels * self.n_partitions, kernel_size=1)
-        self.bn_in = WeightedBatchNorm2d(out_channels)
-        self.tconv = nn.Conv2d(out_channels, out_channels, (temporal_kernel, 1),
-                               padding=((temporal_kernel - 1) // 2, 0))
-        self.bn_out = WeightedBatchNorm2d(out_channels)
-        self.residual = residual
-        if residual and in_channels != out_channels:
-            self.res_conv = nn.Conv2d(in_channels, out_channels, kernel_size=1)
-            self.res_bn = WeightedBatchNorm2d(out_channels)
-        else:
-            self.res_conv = self.res_bn = None
-
-    def graph_conv(self, x: torch.Tensor) -> tuple[torch.Tensor, int]:
-        """The spatial part and how many joints each output column stands for."""
-        if self.mean_over_joints:
-            return pointwise(self.gcn, x.mean(dim=3, keepdim=True)), x.shape[3]
-        n, _, t, v = x.shape
-        h = pointwise(self.gcn, x).view(n, self.n_partitions, -1, t, v)
-        return torch.einsum("nkctv,kvw->nctw", h, self.adjacency), 1
-
-    def temporal_conv(self, h: torch.Tensor) -> torch.Tensor:
-        """``tconv``; on a single joint column as a 1-D convolution (the same numbers, less overhead)."""
-        if h.shape[3] != 1:
-            return self.tconv(h)
-        weight = self.tconv.weight.squeeze(3)
-        return F.conv1d(h.squeeze(3), weight, self.tconv.bias, padding=self.tconv.padding[0]).unsqueeze(3)
-
-    def forward(self, x: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
-        h, repeat = self.graph_conv(x)
-        h = self.bn_out(self.temporal_conv(F.relu(self.bn_in(h, weight, repeat))), weight, repeat)
-        if self.res_conv is not None:
-            h = h + self.res_bn(pointwise(self.res_conv, x), weight)
-        elif self.residual:
-            h = h + x
-        return F.relu(h)
-
-
-def pointwise(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
-    """A 1x1 ``conv`` as a broadcast multiply-add when it has one input channel (oneDNN is slow there)."""
-    if conv.in_channels != 1:
-        return conv(x)
-    out = x * conv.weight.view(1, -1, 1, 1)
-    return out if conv.bias is None else out + conv.bias.view(1, -1, 1, 1)
-
-
-class AffineCoupling(nn.Module):
-    """STG-NF's affine coupling: ``z2 <- (z2 + shift) * (sigmoid(raw + 2) + 1e-6)`` given ``z1``.
-
-    ``z1`` is the first ``C // 2`` channels. The network on ``z1`` is one
-    :class:`STGCNUnit` to ``2 (C - C // 2)`` channels (``hidden_channels=0``)
-    or two units through ``hidden_channels``; its output is split crosswise:
-    even channels shift, odd channels scale. The first flow step's unit has
-    no residual, later ones a 1x1 convolution residual (as released).
-    """
-
-    def __init__(self, channels: int, adjacency_matrices: np.ndarray, temporal_kernel: int,
-                 hidden_channels: int = 0, first: bool = False):
-        super().__init__()
-        self.split = channels // 2
-        out = 2 * (channels - self.split)
-        widths = [self.split, out] if hidden_channels == 0 else [self.split, hidden_channels, out]
-        self.units = nn.ModuleList(
-            STGCNUnit(a, b, adjacency_matrices, temporal_kernel, residual=not (first and i == 0))
-            for i, (a, b) in enumerate(zip(widths[:-1], widths[1:], strict=True))
-        )
-
-    def _shift_scale(self, z1: torch.Tensor, weight: torch.Tensor | None) -> Pair:
-        h = z1
-        for unit in self.units:
-            h = unit(h, weight)
-        return h[:, 0::2], torch.sigmoid(h[:, 1::2] + 2.0) + _SCALE_EPS
-
-    def forward(self, x: torch.Tensor, weight: torch.Tensor | None = None) -> Pair:
-        z1, z2 = x[:, : self.split], x[:, self.split :]
-        shift, scale = self._shift_scale(z1, weight)
-        scale = scale.expand_as(z2)
-        return torch.cat([z1, (z2 + shift) * scale], dim=1), torch.log(scale).sum((1, 2, 3))
-
-    def inverse(self, y: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
-        z1, z2 = y[:, : self.split], y[:, self.split :]
-        shift, scale = self._shift_scale(z1, weight)
-        return torch.cat([z1, z2 / scale - shift], dim=1)
-
-
-class FlowStep(nn.Module):
-    """ActNorm -> permutation -> affine coupling."""
-
-    def __init__(self, channels: int, adjacency_matrices: np.ndarray, temporal_kernel: int,
-                 hidden_channels: int, permutation: str, first: bool):
-        super().__init__()
-        self.actnorm = ActNorm(channels)
-        self.permute = ChannelReverse() if permutation == "swap" else InvertibleConv1x1(channels)
-        self.coupling = AffineCoupling(channels, adjacency_matrices, temporal_kernel, hidden_channels, first)
-
-    def forward(self, x: torch.Tensor, weight: torch.Tensor | None = None) -> Pair:
-        x, ld_norm = self.actnorm(x, weight)
-        x, ld_perm = self.permute(x)
-        x, ld_coupling = self.coupling(x, weight)
-        return x, ld_norm + ld_perm + ld_coupling
-
-    def inverse(self, y: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
-        return self.actnorm.inverse(self.permute.inverse(self.coupling.inverse(y, weight)))
-
-
-def default_temporal_kernel(seg_len: int) -> int:
-    """STG-NF's temporal kernel ``seg_len // 2 + 1``, raised to the next odd number when even."""
-    kernel = seg_len // 2 + 1
-    return kernel if kernel % 2 else kernel + 1
-
-
-class STGNFModule(nn.Module):
-    """The STG-NF flow: ``x (N, C, T, V) -> z`` and the NLL in bits per dimension.
-
-    Parameters
-    ----------
-    adjacency : ndarray of shape (K, V, V)
-        Graph adjacency (see :func:`unsupvad.models._graphs.adjacency`).
-    seg_len : int
-        T, the window length.
-    n_flows : int, default=8
-        K, the number of flow steps.
-    in_channels : int, default=2
-        C (x and y).
-    hidden_channels : int, default=0
-        0: one ST-GCN unit per coupling (as released); else two units
-        through this width.
-    temporal_kernel : int, optional
-        Odd temporal kernel size; default :func:`default_temporal_kernel`.
-    permutation : {'swap', 'invconv'}, default='swap'
-        Fixed channel reversal (released) or Glow's invertible 1x1 conv.
-    learn_prior : bool, default=False
-        Learn a per-dimension prior mean (initialised at ``prior_mean``) and
-        log-std (initialised at 0) instead of the fixed N(R 1, I).
-    prior_mean : float, default=3.0
-        R.
-
-    Notes
-    -----
-    ``log p(x) = sum_d log N(z_d; mu_d, sigma_d^2) + log|det dz/dx|`` and the
-    forward pass returns ``-log p(x) / (ln 2 * C * T * V)``. No
-    dequantisation term, so the NLL may be negative.
-    """
-
-    def __init__(self, adjacency: np.ndarray, seg_len: int, n_flows: int = 8, in_channels: int = 2,
-                 hidden_channels: int = 0, temporal_kernel: int | None = None, permutation: str = "swap",
-                 learn_prior: bool = False, prior_mean: float = 3.0):
-        super().__init__()
-        adjacency = np.asarray(adjacency, np.float32)
-        kernel = default_temporal_kernel(seg_len) if temporal_kernel is None else int(temporal_kernel)
-        if kernel % 2 == 0 or kernel < 1:
-            raise ValueError(f"temporal_kernel must be a positive odd number, got {kernel}")
-        if permutation not in ("swap", "invconv"):
-            raise ValueError(f"permutation must be 'swap' or 'invconv', got {permutation!r}")
-        self.shape = (in_channels, seg_len, adjacency.shape[-1])
-        self.steps = nn.ModuleList(
-            FlowStep(in_channels, adjacency, kernel, hidden_channels, permutation, first=(k == 0))
-            for k in range(n_flows)
-        )
-        if learn_prior:
-            self.prior_loc = nn.Parameter(torch.full(self.shape, float(prior_mean)))
-            self.prior_log_scale = nn.Parameter(torch.zeros(self.shape))
-        else:
-            self.register_buffer("prior_loc", torch.tensor(float(prior_mean)))
-            self.register_buffer("prior_log_scale", torch.tensor(0.0))
-
-    @property
-    def n_dims(self) -> int:
-        """C x T x V."""
-        return math.prod(self.shape)
-
-    def encode(self, x: torch.Tensor, sample_weight: torch.Tensor | None = None):
-        """``z = f(x)`` and ``log|det df/dx|`` per sample."""
-        logdet = x.new_zeros(x.shape[0])
-        for step in self.steps:
-            x, ld = step(x, sample_weight)
-            logdet = logdet + ld
-        return x, logdet
-
-    def inverse(self, z: torch.Tensor, sample_weight: torch.Tensor | None = None) -> torch.Tensor:
-        """``x = f^-1(z)``."""
-        for step in reversed(self.steps):
-            z = step.inverse(z, sample_weight)
-        return z
-
-    def log_prior(self, z: torch.Tensor) -> torch.Tensor:
-        """``log N(z; mu, sigma^2)`` summed over dimensions, per sample (nats)."""
-        standard = (z - self.prior_loc) * torch.exp(-self.prior_log_scale)
-        per_dim = -0.5 * (_LOG_2PI + standard.square()) - self.prior_log_scale
-        return per_dim.flatten(1).sum(1)
-
-    def forward(self, x: torch.Tensor, sample_weight: torch.Tensor | None = None) -> torch.Tensor:
-        """NLL in bits per dimension, ``(N,)``."""
-        z, logdet = self.encode(x, sample_weight)
-        return -(self.log_prior(z) + logdet) / (math.log(2) * self.n_dims)
-
-
-def count_parameters(module: nn.Module) -> int:
-    """Number of trainable parameters (buffers excluded)."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)
-
-
-# ---------------------------------------------------------------------- training plumbing
-class WeightedNLL(nn.Module):
-    """Paper Eq. 2 as a batch loss: ``sum_i w_i nll_i / #{i : w_i > 0}``.
-
-    The mean of the weighted NLL over the batch's objects of positive
-    weight: an object of weight 0 changes neither the numerator nor the
-    count, all-ones weights give the plain batch mean (STG-NF), and a batch
-    with no positive weight gives 0. (The official code's ``nll[nll != 0]``
-    filter, without its float artefacts.)
-    """
-
-    def forward(self, nll: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        weight = weight.to(nll.dtype)
-        return (weight * nll).sum() / (weight > 0).sum().clamp_min(1)
-
-
-class WeightedFlowNet(InterruptibleNet):
-    """skorch net whose module returns per-object NLLs and whose loss is :class:`WeightedNLL`.
-
-    Batches are dicts ``{"x": windows, "sample_weight": weights}``; the
-    module receives both (the weights also enter the batch statistics of
-    ActNorm's initialisation and of BatchNorm).
-    """
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        return self.criterion_(y_pred, X["sample_weight"].to(y_pred.device))
-
-
-class WindowDataset(torch.utils.data.Dataset):
-    """Normalised training windows, optionally followed by their horizontal flips, fetched by batch.
-
-    Index ``i < N`` is window ``i``; ``N <= i < 2N`` is window ``i - N`` with
-    x negated (a horizontal flip, since x is centred). Items are fetched a
-    whole batch at a time (``dataset[list_of_indices]``), on the windows'
-    device, as ``({"x", "sample_weight"}, None)``.
-    """
-
-    def __init__(self, windows: torch.Tensor, weight: torch.Tensor, flip: bool):
-        self.windows = windows
-        self.weight = weight
-        self.flip = flip
-
-    def __len__(self) -> int:
-        return len(self.windows) * (2 if self.flip else 1)
-
-    def __getitem__(self, index):
-        index = torch.as_tensor(index, device=self.windows.device).reshape(-1)
-        n = len(self.windows)
-        base = index % n
-        x = self.windows[base]
-        if self.flip:
-            sign = 1.0 - 2.0 * (index >= n).to(x.dtype)
-            x = torch.cat([x[:, :1] * sign.view(-1, 1, 1, 1), x[:, 1:]], dim=1)
-        return {"x": x, "sample_weight": self.weight[base]}, None
-
-
-def selected_windows(X: VideoSet, objects: Objects) -> Objects:
-    """The windows whose centre frame lies in a selected snippet of ``X`` (all of them on a whole VideoSet)."""
-    inside = np.asarray(X.object_snippet(objects)) >= 0
-    return objects if inside.all() else objects.subset(inside)
-
-
-def batch_loader(dataset, batch_size: int, shuffle: bool = False, min_batches: int = 1) -> DataLoader:
-    """A DataLoader yielding whole batches from :class:`WindowDataset` (no per-item collation).
-
-    Shuffling draws from torch's global generator, which :class:`STGNF`
-    seeds from ``random_state``. With shuffling, a dataset smaller than
-    ``min_batches`` batches is dealt again (a new permutation each pass)
-    until it fills that many.
-    """
-    if shuffle:
-        order = RandomSampler(dataset, num_samples=max(len(dataset), int(min_batches) * batch_size))
-    else:
-        order = SequentialSampler(dataset)
-    return DataLoader(dataset, sampler=BatchSampler(order, batch_size, drop_last=False), batch_size=None)
-
-
-# ---------------------------------------------------------------------- windows
-def normalise_windows(xy: torch.Tensor, frame_size: torch.Tensor) -> torch.Tensor:
-    """STG-NF's per-window normalisation, ``(N, T, V, 2)`` pixels -> ``(N, 2, T, V)``.
-
-    x and y are divided by the frame width and height, centred on the
-    window's mean (over T and V, separately for x and y) and both divided by
-    the (population) standard deviation of y over (T, V). A window whose y
-    standard deviation is below 1e-6 (in frame heights; e.g. every joint on
-    one row) is centred but not scaled, so it never produces inf or NaN.
-    """
-    xy = xy / frame_size.view(-1, 1, 1, 2)
-    xy = xy - xy.mean(dim=(1, 2), keepdim=True)
-    std_y = xy[..., 1].std(dim=(1, 2), unbiased=False)
-    std_y = torch.where(std_y < _MIN_STD_Y, torch.ones_like(std_y), std_y)
-    return (xy / std_y.view(-1, 1, 1, 1)).permute(0, 3, 1, 2).contiguous()
 
 
 # ---------------------------------------------------------------------- estimator
