@@ -5,8 +5,8 @@ import pytest
 import torch
 from _helpers import random_feature_videos
 
-from unsupvad.models import _bags
-from unsupvad.models._bags import (
+from unsupvad.models import _bag_sampling, _bags
+from unsupvad.models._bag_sampling import (
     BagPairs,
     BagStream,
     SegmentBank,
@@ -113,7 +113,7 @@ def test_snippet_bank_preloaded_and_lazy_agree(monkeypatch):
     X = random_feature_videos([5, 3, 7], d=4, crops=2)[np.array([12, 0, 4, 9, 3])]
     positions = np.array([4, 0, 0, 2, 3])
     eager = SnippetBank(X).take(positions)
-    monkeypatch.setattr(_bags, "PRELOAD_BYTES", 0)
+    monkeypatch.setattr(_bag_sampling, "PRELOAD_BYTES", 0)
     lazy = SnippetBank(X)
     assert lazy._data is None
     np.testing.assert_array_equal(lazy.take(positions), eager)

@@ -362,7 +362,7 @@ def test_real_i3d_features_fit_and_score():
 
 # ---------------------------------------------------------------------- batch-norm statistics
 def test_precise_batch_norm_sets_the_average_statistics_and_keeps_the_weights():
-    from unsupvad.models._bags import BagPairs, SnippetBank
+    from unsupvad.models._bag_sampling import BagPairs, SnippetBank
     from unsupvad.models._rtfm import precise_batch_norm
 
     torch.manual_seed(0)
