@@ -407,7 +407,7 @@ class RTFM(BagTrainingMixin, OutlierMixin, BaseEstimator):
         ``'random'``: the paper's randomly selected C snippets (each pool
         shuffled and dealt into bags). ``'stratified'``: the official code's
         bags, each with one of the top-scored snippets of the three top
-        tiers plus C - 3 random ones (see :func:`stratified_bags`), ranked by
+        tiers plus C - 3 random ones (see :func:`unsupvad.models._bag_sampling.stratified_bags`), ranked by
         ``snippet_scores`` passed to :meth:`fit`, else by the model's own
         current scores.
     mode : {'pseudo', 'video'}, default='pseudo'
