@@ -155,7 +155,8 @@ def test_cli_frames_table_names_the_line_of_a_bad_fps(mot_folder, tmp_path, caps
     lines[2] = ",".join(lines[2].split(",")[:-1] + ["abc"])
     table.write_text("\n".join(lines) + "\n")
     assert cli.main(fit_args(mot_folder, tmp_path / "m.uvad")) == 2
-    assert "frames.csv: line 3, column 'fps' must be a positive, finite number, got 'abc'" in capsys.readouterr().err
+    assert "frames.csv (video 'synthetic_001'): line 3, column 'fps' must be a positive, finite number, got 'abc'" \
+        in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------- feature magnitudes

@@ -10,6 +10,7 @@ import pytest
 from _helpers import write_mot
 
 from unsupvad import cli
+from unsupvad.cli._demo import _demo_figure
 from unsupvad.datasets import make_synthetic_videos, read_mot_tracks
 from unsupvad.metrics import evaluate
 from unsupvad.persistence import load_model, read_model_info
@@ -85,7 +86,7 @@ def test_demo_figure_shows_every_held_out_video_without_overlap():
     scores = {name: [rng.random(v.n_frames) for v in test.videos] for name in ("ws", "wocc")}
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    figure = cli._demo_figure(test, scores)
+    figure = _demo_figure(test, scores)
     canvas = FigureCanvasAgg(figure)
     canvas.draw()
     renderer = canvas.get_renderer()

@@ -15,9 +15,8 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
 
-from unsupvad import Video, VideoSet
+from unsupvad import Callback, FrameAUCMonitor, InterleavedVAD, Video, VideoSet
 from unsupvad._health import DegenerateLoopWarning
-from unsupvad._interleaved import FrameAUCMonitor, InterleavedVAD
 
 
 class GaussianWOCC(BaseEstimator):
@@ -225,11 +224,45 @@ def test_monitor_logs_but_never_changes_training():
     assert all("val_ws_auc" in r and "val_wocc_auc" in r for r in monitored.history_)
 
 
+class EventRecorder(Callback):
+    def __init__(self):
+        self.events = []
+
+    def on_fit_begin(self, estimator, X):
+        self.events.append(("fit_begin", len(X)))
+
+    def on_module_begin(self, estimator, module, threshold):
+        self.events.append(("module_begin", module, threshold))
+
+    def on_step_end(self, estimator, record, *, wocc, ws):
+        self.events.append(("step", record["module"], record["step"]))
+
+    def on_module_end(self, estimator, module, *, wocc, ws):
+        assert wocc is estimator.module_models_[module - 1]["wocc"]
+        self.events.append(("module_end", module))
+
+    def on_fit_end(self, estimator):
+        self.events.append(("fit_end", estimator.n_steps_))
+
+
+def test_callbacks_hear_every_event_in_order():
+    X = make_videos()
+    recorder, steps_only = EventRecorder(), ScoreSpy(X)  # ScoreSpy has on_step_end alone
+    model = make_model(callbacks=[recorder, steps_only]).fit(X)
+    expected = [("fit_begin", len(X))]
+    for module, threshold in enumerate(model.thresholds_, start=1):
+        expected.append(("module_begin", module, threshold))
+        expected += [("step", r["module"], r["step"]) for r in model.history_ if r["module"] == module]
+        expected.append(("module_end", module))
+    assert recorder.events == [*expected, ("fit_end", model.n_steps_)]
+    assert len(steps_only.ws_scores) == model.n_steps_
+
+
 def test_progress_goes_to_the_logging_module(caplog):
     X = make_videos()
     with caplog.at_level("INFO", logger="unsupvad"):
         model = make_model(max_module_steps=3).fit(X)
-    lines = [r.getMessage() for r in caplog.records if r.name == "unsupvad._interleaved"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "unsupvad.fit"]
     assert len(lines) == model.n_steps_ + 1
     for done, (record, line) in enumerate(zip(model.history_, lines), start=1):
         assert line.startswith(f"module {record['module']} step {record['step']} (T_ws {record['threshold']}): ")

@@ -411,7 +411,7 @@ def test_scorer_rejects_nan_on_selected_frames():
 def test_scorer_needs_videoset_and_a_score_method():
     with pytest.raises(TypeError, match="VideoSet with frame labels"):
         frame_auc_scorer(_SnippetScores(), np.zeros((4, 2)))
-    with pytest.raises(TypeError, match="score_frames, anomaly_score or score_samples"):
+    with pytest.raises(TypeError, match="score_frames, score_snippets, anomaly_score or score_samples"):
         frame_auc_scorer(object(), _small_set())
 
 

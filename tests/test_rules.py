@@ -10,6 +10,8 @@ from unsupvad._rules import (
     beta_weights,
     consensus_threshold,
     initial_threshold,
+    object_weights,
+    only_candidates,
     rank_labels,
     should_stop,
     threshold_changes,
@@ -97,3 +99,17 @@ def test_stopping_rule_official_reference_is_the_second_drop():
     assert should_stop(seq + [885], 0.1, first_change="official") is True
     with pytest.raises(ValueError):
         should_stop(seq, 0.1, first_change="other")
+
+
+def test_object_weights_eq6_one_snippet_or_the_largest_of_many():
+    scores = torch.tensor([0.1, 0.9, 0.4, 0.7])
+    one = object_weights(scores, torch.tensor([2, -1, 0]))
+    torch.testing.assert_close(one, torch.tensor([0.4, 1.0, 0.1]))  # -1: no snippet, w = 1 (not trained on)
+    indptr, positions = torch.tensor([0, 2, 2, 3]), torch.tensor([0, 3, 1])
+    many = object_weights(scores, (indptr, positions))
+    torch.testing.assert_close(many, torch.tensor([0.7, 1.0, 0.9]))
+
+
+def test_only_candidates_rank_last():
+    ranked = only_candidates(torch.tensor([5.0, 1.0, 3.0]), torch.tensor([False, True, True]))
+    assert ranked[0] == -torch.inf and ranked[1:].tolist() == [1.0, 3.0]

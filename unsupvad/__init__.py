@@ -3,10 +3,11 @@
 import logging
 
 from ._health import DegenerateLoopWarning
-from ._interleaved import FrameAUCMonitor, InterleavedVAD
+from ._interleaved import InterleavedVAD
 from ._objects import Objects, track_windows
 from ._video import Tracks, Video
 from ._videoset import VideoSet
+from .callbacks import Callback, FrameAUCMonitor
 from .features import TrackSnippetFeatures
 from .models import MIL, RTFM, STGNF, FeatureAE
 from .persistence import load_model, save_model
@@ -17,6 +18,7 @@ __version__ = "0.1.0.dev0"
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "Callback",
     "DegenerateLoopWarning",
     "FeatureAE",
     "FrameAUCMonitor",

@@ -14,10 +14,8 @@ stopping criterion.
 
 from __future__ import annotations
 
-import logging
 import time
 import warnings
-from collections.abc import Sequence
 from numbers import Integral, Real
 
 import numpy as np
@@ -30,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _health, _rules
 from ._health import DegenerateLoopWarning
 from ._videoset import VideoSet
+from .callbacks import PrintSteps, ProgressLog, notify
 from .models._base import (
     SnippetScoresMixin,
     TrainingLabelsMixin,
@@ -37,8 +36,6 @@ from .models._base import (
     resolve_device,
     unfitted_if_interrupted,
 )
-
-logger = logging.getLogger(__name__)
 
 _WOCC_METHODS = ["partial_fit", "training_objects", "score_snippets"]
 _WS_METHODS = ["partial_fit", "score_snippets"]
@@ -141,14 +138,15 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
     random_state : int, RandomState or None
         Seeds the Beta start and every cloned model.
     verbose : int, default=0
-        Print every step's whole record when > 0. Progress goes to the
-        ``logging`` module too, at INFO on the ``"unsupvad"`` logger (one
-        line per step: time spent, at most how much is left, the step count
-        against its bound ``max_modules`` times the steps per module), shown
-        once a handler is set, e.g. ``logging.basicConfig(level="INFO")``.
+        Print every step's whole record when > 0
+        (:class:`~unsupvad.callbacks.PrintSteps`). Progress always goes to
+        the ``logging`` module, one INFO line per step on the
+        ``"unsupvad.fit"`` logger (:class:`~unsupvad.callbacks.ProgressLog`),
+        shown once a handler is set, e.g. ``logging.basicConfig(level="INFO")``.
     callbacks : list, optional
-        Objects with ``on_step_end(estimator, record, wocc=..., ws=...)``,
-        called after every step with that step's models: they may add
+        :class:`~unsupvad.callbacks.Callback` objects (or any object with
+        some of its methods): told when the fit and every module begin and
+        end, and after every step with that step's models, they may add
         entries to the step's ``record`` (e.g. a labelled validation AUC,
         see :class:`~unsupvad.FrameAUCMonitor`) but never change training.
 
@@ -289,7 +287,6 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
         if len(X) < 2:
             raise ValueError(f"InterleavedVAD needs at least 2 snippets, got {len(X)} sample")
         self.device_ = resolve_device(self.device)
-        started = time.perf_counter()
         rng = check_random_state(self.random_state)
         candidates = self._candidate_snippets(X, y)
         objects = clone(self._wocc_template()).training_objects(X)
@@ -302,16 +299,20 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
 
         w = self._initial_weights(len(objects), np.random.default_rng(rng.randint(2**31 - 1)))
         self.thresholds_, self.history_ = [], []
+        callbacks = self._fit_callbacks()
+        notify(callbacks, "on_fit_begin", self, X)
         self.module_models_, self.wocc_standardization_, module_scores = [], [], []
         consensus = None
         self.termination_condition_ = "max_modules"
         for module in range(1, self.max_modules + 1):
             self.thresholds_.append(threshold)
+            notify(callbacks, "on_module_begin", self, module, threshold)
             wocc, ws, w, top_sets, training_scores = self._run_module(X, objects, object_snippet, candidates, w,
-                                                                      threshold, module, rng)
+                                                                      threshold, module, rng, callbacks)
             for top in top_sets:
                 consensus = top.clone() if consensus is None else consensus & top
             self._keep_module(wocc, ws, training_scores)
+            notify(callbacks, "on_module_end", self, module, wocc=wocc, ws=ws)
             module_scores.append(training_scores)
             self.n_modules_ = module
             if self.adaptive_threshold:
@@ -324,12 +325,14 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
                 self.termination_condition_ = "converged"
                 break
         self.n_steps_ = len(self.history_)
-        logger.info("fitted in %s: %d modules, %d steps, T_ws per module %s, stopped by %s",
-                    _duration(time.perf_counter() - started), self.n_modules_, self.n_steps_,
-                    self.thresholds_, self.termination_condition_)
         self.consensus_size_ = int(consensus.sum().item())
         self._set_offset(self._combined_training_scores(module_scores), len(X))
+        notify(callbacks, "on_fit_end", self)
         return self
+
+    def _fit_callbacks(self) -> list:
+        """The user's callbacks, then the progress log, then the printer when ``verbose``."""
+        return [*(self.callbacks or ()), ProgressLog(), *([PrintSteps()] if self.verbose else [])]
 
     def _keep_module(self, wocc, ws, training_scores: dict) -> None:
         """Keep a finished module's final models (without the data they cached) and its wOCC's scale."""
@@ -413,19 +416,6 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
         w = _rules.beta_weights(n_objects, tuple(self.beta), rng, self.device_)
         return w if self.weighted else (w >= 0.5).float()
 
-    def _weights_from_snippets(self, snippet_scores: torch.Tensor, object_snippet) -> torch.Tensor:
-        """Eq. 6: object w from the WS snippet scores (objects of unselected snippets: w = 1)."""
-        if isinstance(object_snippet, tuple):
-            indptr, positions = object_snippet
-            counts = torch.diff(indptr)
-            owner = torch.repeat_interleave(torch.arange(len(counts), device=self.device_), counts)
-            w = torch.full((len(counts),), -1.0, device=self.device_)
-            w = w.scatter_reduce(0, owner, snippet_scores[positions].float(), reduce="amax")
-            return torch.where(counts > 0, w, torch.ones_like(w))
-        valid = object_snippet >= 0
-        scores = snippet_scores[object_snippet.clamp(min=0)].float()
-        return torch.where(valid, scores, torch.ones(1, device=self.device_))
-
     def _sub_estimator(self, template, rng):
         est = clone(template)
         params = est.get_params(deep=False)
@@ -438,7 +428,7 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
     def _max_steps(self) -> int:
         return self.max_module_steps if self.module_steps == "auto" else int(self.module_steps)
 
-    def _run_module(self, X, objects, object_snippet, candidates, w, threshold, module, rng):
+    def _run_module(self, X, objects, object_snippet, candidates, w, threshold, module, rng, callbacks):
         """One module: fresh models, steps until the soft labels settle.
 
         Returns the last models, the last soft labels, every step's top set A_j
@@ -466,7 +456,8 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
             new_w = w if degenerate else self._next_weights(ws_scores, object_snippet, threshold)
             record.update(self._step_stats(wocc, ws, labels, previous_labels, w, new_w))
             w, previous_labels = new_w, labels
-            self._notify(record, wocc=wocc, ws=ws)
+            notify(callbacks, "on_step_end", self, record, wocc=wocc, ws=ws)
+            self.history_.append(record)
             if (self.module_steps == "auto" and step > 1 and not degenerate
                     and record["weight_change"] <= self.convergence_tol):
                 break
@@ -497,18 +488,18 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
     def _top_set(self, wocc_scores: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
         """A_j: the top R% of the candidate snippets under one wOCC, as a mask over all snippets."""
         n_top = _rules.initial_threshold(int(candidates.sum()), self.initial_ratio)
-        return _rules.rank_labels(_only_candidates(wocc_scores, candidates), n_top).bool()
+        return _rules.rank_labels(_rules.only_candidates(wocc_scores, candidates), n_top).bool()
 
     def _pseudo_labels(self, wocc_scores: torch.Tensor, candidates: torch.Tensor, threshold: int) -> torch.Tensor:
         """Eq. 3 among the candidate snippets; the others are normal."""
-        return _rules.rank_labels(_only_candidates(wocc_scores, candidates), threshold) & candidates.long()
+        return _rules.rank_labels(_rules.only_candidates(wocc_scores, candidates), threshold) & candidates.long()
 
     def _next_weights(self, ws_scores, object_snippet, threshold):
         if self.weighted:
             soft = ws_scores.clamp(0.0, 1.0 - self.weight_floor)
-            return self._weights_from_snippets(soft, object_snippet)
+            return _rules.object_weights(soft, object_snippet)
         hard = _rules.rank_labels(ws_scores, threshold).float()
-        return self._weights_from_snippets(hard, object_snippet)
+        return _rules.object_weights(hard, object_snippet)
 
     @staticmethod
     def _step_stats(wocc, ws, labels, previous_labels, w, new_w) -> dict:
@@ -524,31 +515,6 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
             if loss is not None:
                 stats[f"{name}_loss"] = loss
         return stats
-
-    def _notify(self, record: dict, **models) -> None:
-        for callback in self.callbacks or ():
-            callback.on_step_end(self, record, **models)
-        self.history_.append(record)
-        self._log_progress(record)
-        if self.verbose:
-            shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items())
-            print(f"[InterleavedVAD] {shown}", flush=True)
-
-    def _log_progress(self, record: dict) -> None:
-        """One INFO line: the step, the time its steps took so far and a bound on the time left.
-
-        The bound assumes every remaining step of every remaining module runs
-        (a module ends earlier when its soft labels settle, the fit when T_ws
-        does), at the mean step time so far.
-        """
-        if not logger.isEnabledFor(logging.INFO):
-            return
-        done, bound = len(self.history_), self.max_modules * self._max_steps()
-        elapsed = sum(r["wocc_seconds"] + r["ws_seconds"] for r in self.history_)
-        left = max(bound - done, 0) * elapsed / done
-        logger.info("module %d step %d (T_ws %d): %s so far, at most %s left (%d of at most %d steps)",
-                    record["module"], record["step"], record["threshold"], _duration(elapsed), _duration(left),
-                    done, bound)
 
     def _set_offset(self, training_scores: dict, n_snippets: int) -> None:
         """An offset per scorer, so that switching ``scorer`` after fit keeps ``predict`` consistent.
@@ -616,18 +582,13 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
         With ``ensemble='modules'`` the frame scores of the modules' models
         (all but the first) are averaged as in :meth:`score_snippets`.
         """
+        from .metrics import frame_scores
+
         X = self._as_videoset(X, reset=False)
         per_model = []
         for model, shift, scale in self._scoring_models():
-            frames = model.score_frames(X) if hasattr(model, "score_frames") else \
-                X.snippets_to_frames(model.score_snippets(X))
-            per_model.append([(np.asarray(f, dtype=np.float64) - shift) / scale for f in frames])
+            per_model.append([(f - shift) / scale for f in frame_scores(model, X)])
         return [np.mean([frames[v] for frames in per_model], axis=0) for v in range(X.n_videos)]
-
-
-def _only_candidates(scores: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
-    """Scores with non-candidate snippets pushed below every candidate, so they rank last."""
-    return torch.where(candidates, scores, torch.full_like(scores, -torch.inf))
 
 
 def _last_loss(estimator) -> float | None:
@@ -637,37 +598,3 @@ def _last_loss(estimator) -> float | None:
     if history and "train_loss" in history[-1]:
         return float(history[-1]["train_loss"])
     return None
-
-
-class FrameAUCMonitor:
-    """Log a labelled validation set's frame AUC after every step, without affecting training.
-
-    Parameters
-    ----------
-    X_val : VideoSet
-        Videos with frame labels (never the test set you report on).
-    models : sequence of {'wocc', 'ws'}, default=('wocc', 'ws')
-        Which of the step's models to evaluate.
-    average : {'micro', 'macro'}, default='micro'
-    """
-
-    def __init__(self, X_val: VideoSet, models: Sequence[str] = ("wocc", "ws"), average: str = "micro"):
-        self.X_val = X_val
-        self.models = tuple(models)
-        self.average = average
-
-    def on_step_end(self, estimator, record: dict, **models) -> None:
-        from .metrics import frame_auc
-
-        labels = self.X_val.frame_labels()
-        for name in self.models:
-            model = models[name]
-            if hasattr(model, "score_frames"):
-                frames = model.score_frames(self.X_val)
-            else:
-                frames = self.X_val.snippets_to_frames(model.score_snippets(self.X_val))
-            record[f"val_{name}_auc"] = float(frame_auc(labels, frames, average=self.average))
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"

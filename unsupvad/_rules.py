@@ -105,3 +105,38 @@ def should_stop(thresholds: Sequence[int], stop_ratio: float, first_change: str 
     if reference is None or reference == len(changes) - 1:
         return False
     return changes[-1] < stop_ratio * changes[reference]
+
+
+def only_candidates(scores: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+    """Scores with the snippets that may not be positive (``candidates`` False) pushed below every other."""
+    return torch.where(candidates, scores, torch.full_like(scores, -torch.inf))
+
+
+def object_weights(snippet_scores: torch.Tensor, object_snippet) -> torch.Tensor:
+    """Eq. 6: each object's weight w from the WS scores of its snippets.
+
+    Parameters
+    ----------
+    snippet_scores : Tensor of shape (n_snippets,)
+        The WS's snippet scores (or hard labels), in [0, 1].
+    object_snippet : Tensor of shape (n_objects,), or (indptr, positions)
+        Per object, the index of the one snippet that gives its w (-1: none,
+        e.g. a snippet outside the selection), or, as CSR arrays, every
+        snippet it spans: then w is the largest of their scores.
+
+    Returns
+    -------
+    Tensor of shape (n_objects,)
+        float32; an object with no snippet gets w = 1 (left out of training).
+    """
+    device = snippet_scores.device
+    if isinstance(object_snippet, tuple):
+        indptr, positions = object_snippet
+        counts = torch.diff(indptr)
+        owner = torch.repeat_interleave(torch.arange(len(counts), device=device), counts)
+        w = torch.full((len(counts),), -1.0, device=device)
+        w = w.scatter_reduce(0, owner, snippet_scores[positions].float(), reduce="amax")
+        return torch.where(counts > 0, w, torch.ones_like(w))
+    valid = object_snippet >= 0
+    scores = snippet_scores[object_snippet.clamp(min=0)].float()
+    return torch.where(valid, scores, torch.ones(1, device=device))

@@ -407,8 +407,8 @@ def frame_scores(estimator, X) -> list[np.ndarray]:
         protocol). A :class:`~sklearn.pipeline.Pipeline` whose last step has
         ``score_frames`` runs ``X`` through the other steps first (e.g.
         ``TrackSnippetFeatures`` then ``InterleavedVAD``). Otherwise every
-        frame takes its snippet's ``anomaly_score``, or minus its
-        ``score_samples``.
+        frame takes its snippet's ``score_snippets`` or ``anomaly_score``
+        (the component models' scores), or minus its ``score_samples``.
     X : VideoSet
 
     Returns
@@ -420,12 +420,13 @@ def frame_scores(estimator, X) -> list[np.ndarray]:
         return frame_scores(estimator[-1], estimator[:-1].transform(X))
     if hasattr(estimator, "score_frames"):
         return [np.asarray(s, dtype=np.float64) for s in estimator.score_frames(X)]
-    if hasattr(estimator, "anomaly_score"):
-        return X.snippets_to_frames(estimator.anomaly_score(X))
+    for method in ("score_snippets", "anomaly_score"):
+        if hasattr(estimator, method):
+            return X.snippets_to_frames(np.asarray(getattr(estimator, method)(X), dtype=np.float64))
     if hasattr(estimator, "score_samples"):
         return X.snippets_to_frames(-np.asarray(estimator.score_samples(X), dtype=np.float64))
     raise TypeError(
-        f"{type(estimator).__name__} has none of score_frames, anomaly_score or score_samples"
+        f"{type(estimator).__name__} has none of score_frames, score_snippets, anomaly_score or score_samples"
     )
 
 
