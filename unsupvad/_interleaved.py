@@ -33,10 +33,13 @@ from .models._base import (
     SnippetScoresMixin,
     TrainingLabelsMixin,
     as_videoset,
+    last_epoch_loss,
     resolve_device,
     unfitted_if_interrupted,
 )
+from .models._tags import ModelTags, model_tags
 
+_UNTAGGED_WS = ModelTags(role="ws", reads="features")  # what a WS without __unsupvad_tags__ is taken for
 _WOCC_METHODS = ["partial_fit", "training_objects", "score_snippets"]
 _WS_METHODS = ["partial_fit", "score_snippets"]
 
@@ -374,8 +377,7 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
 
     def _min_threshold(self, n_candidates: int) -> int:
         """The smallest T_ws: the WS's positive bag size (1 without one), below the number of candidates."""
-        ws = self._ws_template()
-        bag = ws.positive_bag_size() if hasattr(ws, "positive_bag_size") else 1
+        bag = model_tags(self._ws_template(), default=_UNTAGGED_WS).positive_bag_size
         return max(1, min(int(bag), n_candidates - 1))
 
     def _as_videoset(self, X, reset: bool) -> VideoSet:
@@ -480,8 +482,8 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
 
     @staticmethod
     def _ws_extras(ws, wocc_scores: torch.Tensor) -> dict:
-        """The official recipe's stratified bags rank snippets by the wOCC scores that labelled them."""
-        if ws.get_params(deep=False).get("bag_sampling") == "stratified":
+        """A WS that ranks by the wOCC scores (the official recipe's stratified bags) gets them."""
+        if model_tags(ws, default=_UNTAGGED_WS).uses_wocc_scores:
             return {"snippet_scores": wocc_scores.cpu().numpy()}
         return {}
 
@@ -511,7 +513,7 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
             else float((labels != previous_labels).float().mean().item()),
         }
         for name, est in (("wocc", wocc), ("ws", ws)):
-            loss = _last_loss(est)
+            loss = last_epoch_loss(est)
             if loss is not None:
                 stats[f"{name}_loss"] = loss
         return stats
@@ -589,12 +591,3 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
         for model, shift, scale in self._scoring_models():
             per_model.append([(f - shift) / scale for f in frame_scores(model, X)])
         return [np.mean([frames[v] for frames in per_model], axis=0) for v in range(X.n_videos)]
-
-
-def _last_loss(estimator) -> float | None:
-    """The last epoch's training loss of a skorch-backed estimator, if it has one."""
-    net = getattr(estimator, "net_", None)
-    history = getattr(net, "history", None)
-    if history and "train_loss" in history[-1]:
-        return float(history[-1]["train_loss"])
-    return None

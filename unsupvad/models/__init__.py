@@ -1,11 +1,32 @@
-"""The component models: weighted one-class (wOCC) and weakly-supervised (WS) estimators."""
+"""The component models: weighted one-class (wOCC) and weakly-supervised (WS) estimators, and their registry.
 
+``list_models(role)`` names what can be interleaved; ``register_model`` adds a
+model of your own (see :doc:`/own_model`), which the command line, model
+files and :class:`~unsupvad.InterleavedVAD` then treat like these.
+"""
+
+from ._bags import BagTrainingMixin
 from ._feature_ae import FeatureAE
 from ._mil import MIL
+from ._registry import get_model, list_models, register_model
 from ._rtfm import RTFM
 from ._stgnf import STGNF
+from ._tags import ModelTags, model_tags
+from ._wocc import WeightedOneClassModel
 
-WOCC_MODELS = {"stgnf": STGNF, "feature_ae": FeatureAE}
-WS_MODELS = {"rtfm": RTFM, "mil": MIL}
+for _model in (STGNF, FeatureAE, RTFM, MIL):
+    register_model(_model)
 
-__all__ = ["FeatureAE", "MIL", "RTFM", "STGNF", "WOCC_MODELS", "WS_MODELS"]
+__all__ = [
+    "BagTrainingMixin",
+    "FeatureAE",
+    "MIL",
+    "ModelTags",
+    "RTFM",
+    "STGNF",
+    "WeightedOneClassModel",
+    "get_model",
+    "list_models",
+    "model_tags",
+    "register_model",
+]

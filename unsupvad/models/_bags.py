@@ -29,6 +29,7 @@ from ._base import (
     torch_seeded,
     unfitted_if_interrupted,
 )
+from ._tags import ModelTags
 
 SCORE_BATCH = 4096
 MIN_SCALE_SHARE = 1e-2
@@ -178,6 +179,10 @@ class BagTrainingMixin(CachesPerVideoSet, SnippetScoresMixin):
     each returning ``(class, kwargs)``, and ``_score_selected(X)`` giving the
     scores of X's selected snippets with the module in eval mode.
     """
+
+    def __unsupvad_tags__(self) -> ModelTags:
+        return ModelTags(role="ws", reads="features", positive_bag_size=self.positive_bag_size(),
+                         uses_wocc_scores=self.bag_sampling == "stratified")
 
     # ------------------------------------------------------------------ training
     @unfitted_if_interrupted

@@ -85,6 +85,14 @@ class InterruptibleNet(NeuralNet):
             raise KeyboardInterrupt("training interrupted") from None
 
 
+def last_epoch_loss(estimator) -> float | None:
+    """The last epoch's training loss of an estimator whose skorch net is ``net_``, if it has one."""
+    history = getattr(getattr(estimator, "net_", None), "history", None)
+    if history and "train_loss" in history[-1]:
+        return float(history[-1]["train_loss"])
+    return None
+
+
 def forget_fit(estimator) -> None:
     """Remove every fitted attribute (public names ending in ``_``): the estimator is unfitted again."""
     for name in [n for n in vars(estimator) if n.endswith("_") and not n.startswith("_")]:

@@ -6,7 +6,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import ProgressBar
@@ -15,15 +15,10 @@ from torch import nn
 from .._videoset import VideoSet
 from ._base import (
     InterruptibleNet,
-    SnippetScoresMixin,
-    TrainingLabelsMixin,
     as_videoset,
-    draw_seed,
     float64_copy,
-    resolve_device,
-    torch_seeded,
-    unfitted_if_interrupted,
 )
+from ._wocc import WeightedOneClassModel
 
 SCORE_BATCH = 8192
 
@@ -63,7 +58,7 @@ class WeightedReconstructionNet(InterruptibleNet):
         return (weight * per_sample).mean()
 
 
-class FeatureAE(TrainingLabelsMixin, SnippetScoresMixin, OutlierMixin, BaseEstimator):
+class FeatureAE(WeightedOneClassModel, BaseEstimator):
     """Weighted autoencoder wOCC over snippet features (GCL's reconstruction model).
 
     Objects are snippets: ``training_objects(X)`` is ``X.snippet_objects()``
@@ -145,33 +140,14 @@ class FeatureAE(TrainingLabelsMixin, SnippetScoresMixin, OutlierMixin, BaseEstim
         """The objects trained on: one per snippet."""
         return as_videoset(X, need="features", what="FeatureAE").snippet_objects()
 
-    @unfitted_if_interrupted
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, sample_weight=None):
-        """Train ``max_epochs`` epochs from scratch; ``sample_weight`` = 1 − w per snippet."""
-        self._start(X)
-        return self._train(X, sample_weight, self.max_epochs)
+    def _input(self, X) -> VideoSet:
+        return as_videoset(X, need="features", what="FeatureAE")
 
-    @unfitted_if_interrupted
-    def partial_fit(self, X, y=None, sample_weight=None):
-        """Train one more epoch, continuing (from scratch when not fitted yet)."""
-        if not hasattr(self, "net_"):
-            self._validate_params()
-            self._start(X)
-        return self._train(X, sample_weight, 1)
-
-    def _start(self, X) -> None:
-        X = as_videoset(X, need="features", what="FeatureAE")
+    def _setup(self, X: VideoSet) -> None:
         feats = self._flat(X)
-        self.device_ = resolve_device(self.device)
         self.n_features_in_ = feats.shape[1]
         self.mean_ = feats.mean(0)
         self.scale_ = feats.std(0) + 1e-6
-        self._seed = draw_seed(self.random_state)
-        self.n_epochs_ = 0
-        self.net_ = self._build_net()
-        with torch_seeded(self._seed, self.device_):
-            self.net_.initialize()
 
     def _build_net(self) -> WeightedReconstructionNet:
         """The uninitialised skorch net for ``n_features_in_`` on ``device_`` (also used to load model files)."""
@@ -188,24 +164,12 @@ class FeatureAE(TrainingLabelsMixin, SnippetScoresMixin, OutlierMixin, BaseEstim
             return (max(1, self.n_features_in_ // 4), max(1, self.n_features_in_ // 8))
         return tuple(self.hidden)
 
-    def _train(self, X, sample_weight, epochs: int):
-        X = as_videoset(X, need="features", what="FeatureAE")
-        feats = self._standardised(X)
-        weight = np.ones(len(X), np.float32) if sample_weight is None else np.asarray(sample_weight, np.float32)
-        if weight.shape != (len(X),):
-            raise ValueError(f"sample_weight must have one weight per snippet ({len(X)}), got {weight.shape}")
-        if not np.isfinite(weight).all() or (weight < 0).any():
-            raise ValueError("sample_weight must be finite and non-negative")
-        if not weight.any():
-            raise ValueError("sample_weight is zero for every snippet: nothing to train on")
-        inputs = {"x": feats, "sample_weight": weight}
-        for _ in range(epochs):
-            # one seed per epoch, so that fit(max_epochs=n) equals n calls of partial_fit
-            with torch_seeded(self._seed + self.n_epochs_, self.device_):
-                self.net_.partial_fit(inputs, y=None, epochs=1)
-            self.n_epochs_ += 1
-        self._set_offset(feats)
-        return self
+    def _training_data(self, X: VideoSet, sample_weight) -> dict:
+        weight = self._checked_weight(sample_weight, len(X))
+        return {"x": self._standardised(X), "sample_weight": weight.cpu().numpy()}
+
+    def _training_scores(self, X: VideoSet) -> np.ndarray:
+        return self._reconstruction_error(self._standardised(X))
 
     def _flat(self, X: VideoSet) -> np.ndarray:
         feats = X.features()
@@ -228,11 +192,6 @@ class FeatureAE(TrainingLabelsMixin, SnippetScoresMixin, OutlierMixin, BaseEstim
                 block = x[a: a + SCORE_BATCH]
                 out[a: a + len(block)] = ((module(block) - block) ** 2).mean(dim=1).cpu().numpy()
         return out
-
-    def _set_offset(self, feats: np.ndarray) -> None:
-        share = 0.1 if self.contamination == "auto" else self.contamination
-        self.decision_scores_ = self._reconstruction_error(feats)
-        self.offset_ = float(np.percentile(-self.decision_scores_, 100 * share))
 
     def score_snippets(self, X) -> np.ndarray:
         """Reconstruction error of every snippet (higher = more abnormal)."""

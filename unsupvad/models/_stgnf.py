@@ -16,7 +16,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from scipy.ndimage import gaussian_filter1d
-from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import GradientNormClipping, ProgressBar
@@ -24,16 +24,7 @@ from tqdm.auto import tqdm
 
 from .._objects import Objects
 from .._videoset import VideoSet
-from ._base import (
-    CachesPerVideoSet,
-    SnippetScoresMixin,
-    TrainingLabelsMixin,
-    as_videoset,
-    draw_seed,
-    resolve_device,
-    torch_seeded,
-    unfitted_if_interrupted,
-)
+from ._base import CachesPerVideoSet, as_videoset
 from ._graphs import (
     ADJACENCY_STRATEGIES,
     adjacency,
@@ -52,15 +43,16 @@ from ._stgnf_training import (
     normalise_windows,
     selected_windows,
 )
+from ._tags import ModelTags
+from ._wocc import WeightedOneClassModel
 
 _WINDOW_CHUNK = 65536
 _SCORE_BATCH = {"cpu": 1024, "cuda": 8192}
-_AUTO_CONTAMINATION = 0.1
 _CACHE_BYTES = 2**30  # scoring windows larger than this are cut chunk by chunk instead of kept
 
 
 # ---------------------------------------------------------------------- estimator
-class STGNF(CachesPerVideoSet, TrainingLabelsMixin, SnippetScoresMixin, OutlierMixin, BaseEstimator):
+class STGNF(CachesPerVideoSet, WeightedOneClassModel, BaseEstimator):
     """STG-NF over person or box tracks, trainable with per-object weights (the paper's wOCC).
 
     Objects are windows of ``seg_len`` detections of one track
@@ -280,6 +272,8 @@ class STGNF(CachesPerVideoSet, TrainingLabelsMixin, SnippetScoresMixin, OutlierM
         self.device = device
         self.verbose = verbose
 
+    _EPOCH_SEED_OFFSET = 1  # epoch e trains with seed + 1 + e (FeatureAE: seed + e), as since the first release
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False
@@ -306,49 +300,18 @@ class STGNF(CachesPerVideoSet, TrainingLabelsMixin, SnippetScoresMixin, OutlierM
     def _videoset(X) -> VideoSet:
         return as_videoset(X, need="tracks", what="STGNF")
 
-    # ------------------------------------------------------------------ fitting
-    @unfitted_if_interrupted
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, sample_weight=None):
-        """Train ``max_epochs`` epochs from scratch.
+    # ------------------------------------------------------------------ fitting (hooks of WeightedOneClassModel)
+    def __unsupvad_tags__(self) -> ModelTags:
+        return ModelTags(role="wocc", reads="tracks", needs_frame_size=True)
 
-        Parameters
-        ----------
-        X : VideoSet
-            Videos with person or box tracks.
-        y : ignored
-        sample_weight : array-like of shape (n_training_objects,), optional
-            One weight ``1 - w`` per object of :meth:`training_objects`, in
-            that order; non-negative (see the class notes). Default: all 1.
+    def _input(self, X) -> VideoSet:
+        return self._videoset(X)
 
-        Returns
-        -------
-        self
-        """
-        X = self._videoset(X)
-        self._start(X)
-        return self._train(X, sample_weight, self.max_epochs)
-
-    @unfitted_if_interrupted
-    def partial_fit(self, X, y=None, sample_weight=None):
-        """Train one more epoch, continuing the model and optimizer (from scratch when unfitted)."""
-        X = self._videoset(X)
-        if not hasattr(self, "net_"):
-            self._validate_params()
-            self._start(X)
-        return self._train(X, sample_weight, 1)
-
-    def _start(self, X: VideoSet) -> None:
+    def _setup(self, X: VideoSet) -> None:
         self._check_config()
-        self.device_ = resolve_device(self.device)
         self.layout_ = self._resolve_layout(X)
         self.adjacency_ = adjacency(self.layout_, self.adjacency, self.max_hop)
-        self._seed = draw_seed(self.random_state)
-        self.n_epochs_ = 0
         self._videoset_cache().clear()
-        self.net_ = self._build_net()
-        with torch_seeded(self._seed, self.device_):
-            self.net_.initialize()
 
     def _check_config(self) -> None:
         if self.max_missing >= self.seg_len:
@@ -380,41 +343,19 @@ class STGNF(CachesPerVideoSet, TrainingLabelsMixin, SnippetScoresMixin, OutlierM
             device=str(self.device_), callbacks=callbacks, verbose=self.verbose,
         )
 
-    def _train(self, X: VideoSet, sample_weight, epochs: int):
+    def _training_data(self, X: VideoSet, sample_weight) -> WindowDataset:
         objects, windows = self._prepared(X, "train")
         if len(objects) == 0:
             raise ValueError(
                 f"no training windows: no track has {self.seg_len} detections with at most "
                 f"{self.max_missing} missing frames"
             )
-        weight = self._check_weight(sample_weight, len(objects))
-        dataset = WindowDataset(windows, weight, self.flip_augment)
-        for _ in range(epochs):
-            with torch_seeded(self._seed + 1 + self.n_epochs_, self.device_):
-                self.net_.partial_fit(dataset, y=None, epochs=1)
-            self.n_epochs_ += 1
-        self._set_offset(X, objects, self._nll(windows))
-        return self
+        return WindowDataset(windows, self._checked_weight(sample_weight, len(objects)), self.flip_augment)
 
-    def _check_weight(self, sample_weight, n_objects: int) -> torch.Tensor:
-        if sample_weight is None:
-            return torch.ones(n_objects, device=self.device_)
-        weight = np.asarray(sample_weight, dtype=np.float64)
-        if weight.shape != (n_objects,):
-            raise ValueError(
-                f"sample_weight must have one weight per training object ({n_objects}, see "
-                f"training_objects), got shape {weight.shape}"
-            )
-        if not np.isfinite(weight).all() or (weight < 0).any():
-            raise ValueError("sample_weight must be finite and non-negative")
-        if not (weight > 0).any():
-            raise ValueError("sample_weight is 0 for every training object: nothing to train on")
-        return torch.as_tensor(weight, dtype=torch.float32, device=self.device_)
-
-    def _set_offset(self, X: VideoSet, objects: Objects, scores: np.ndarray) -> None:
-        share = _AUTO_CONTAMINATION if self.contamination == "auto" else self.contamination
-        self.decision_scores_ = np.asarray(self._to_snippets(X, objects, scores), dtype=np.float64)
-        self.offset_ = float(np.percentile(-self.decision_scores_, 100 * share))
+    def _training_scores(self, X: VideoSet) -> np.ndarray:
+        """Snippet scores from the training windows (already built), not from the stride-``score_stride`` ones."""
+        objects, windows = self._prepared(X, "train")
+        return self._to_snippets(X, objects, self._nll(windows))
 
     # ------------------------------------------------------------------ windows
     def _prepared(self, X: VideoSet, kind: str) -> tuple[Objects, torch.Tensor | None]:
