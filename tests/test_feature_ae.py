@@ -93,7 +93,7 @@ def test_ten_crop_features_are_averaged_and_objects_are_snippets():
 
 def test_bad_inputs():
     feats, _ = _data(n=50)
-    with pytest.raises(ValueError, match="one weight per snippet"):
+    with pytest.raises(ValueError, match="one weight per training object"):
         FeatureAE(max_epochs=1).fit(feats, sample_weight=np.ones(3))
     with pytest.raises(ValueError, match="non-negative"):
         FeatureAE(max_epochs=1).fit(feats, sample_weight=-np.ones(50))

@@ -13,7 +13,7 @@
   training history and every numpy array attribute (as a tensor).
 
 :func:`load_model` rebuilds the estimator from the JSON tree, instantiating
-only classes of :data:`ESTIMATORS` (nothing is imported from the file), reads
+only classes of :func:`allowed_estimators` (nothing is imported from the file), reads
 the weights with ``torch.load(..., weights_only=True)`` mapped to the CPU
 (so a model trained on CUDA loads on a machine without a GPU) and puts each
 network on the requested device.
@@ -144,13 +144,30 @@ from ._model_file_zip import check_entry, open_zip, read_entry, regular_file
 from .features import TrackSnippetFeatures
 from .models import MIL, RTFM, STGNF, FeatureAE
 from .models._base import resolve_device
+from .models._registry import registered_classes
 
-ESTIMATORS: dict[str, type] = {
+BUILT_IN_ESTIMATORS: dict[str, type] = {
     f"unsupvad.{cls.__name__}": cls
     for cls in (InterleavedVAD, STGNF, RTFM, MIL, FeatureAE, TrackSnippetFeatures)
 }
-ESTIMATORS["sklearn.pipeline.Pipeline"] = Pipeline
-"""The only classes a model file may name: ``'unsupvad.STGNF'`` etc. and scikit-learn's ``Pipeline``."""
+BUILT_IN_ESTIMATORS["sklearn.pipeline.Pipeline"] = Pipeline
+"""The library's own classes a model file may name: ``'unsupvad.STGNF'`` etc. and scikit-learn's ``Pipeline``."""
+
+
+def allowed_estimators() -> dict[str, type]:
+    """The only classes a model file may name: :data:`BUILT_IN_ESTIMATORS` and every registered model.
+
+    A model of your own registered with
+    :func:`unsupvad.models.register_model` is named ``'<module>.<class>'``;
+    it loads in a process that has registered it too (import your module
+    before :func:`load_model`). Nothing is ever imported from a file.
+    """
+    allowed = dict(BUILT_IN_ESTIMATORS)
+    built_in = set(allowed.values())
+    for cls in registered_classes():
+        if cls not in built_in:
+            allowed[f"{cls.__module__}.{cls.__qualname__}"] = cls
+    return allowed
 
 
 DEFAULT_LIMITS = Limits()
@@ -168,12 +185,13 @@ _PRIVATE_STATE = frozenset({"_seed"})  # the one private attribute estimators ke
 
 
 def _class_key(obj) -> str:
-    for key, cls in ESTIMATORS.items():
+    allowed = allowed_estimators()
+    for key, cls in allowed.items():
         if type(obj) is cls:
             return key
     raise TypeError(
         f"cannot save a {type(obj).__module__}.{type(obj).__qualname__}: model files hold only "
-        f"{', '.join(sorted(ESTIMATORS))}"
+        f"{', '.join(sorted(allowed))} (register a model of your own with unsupvad.models.register_model)"
     )
 
 
@@ -453,11 +471,11 @@ class _Reader:
         if not isinstance(spec, dict) or not isinstance(spec.get("params"), dict) \
                 or not isinstance(spec.get("fitted", {}), dict):
             raise ModelFileError("an estimator entry is not {class, params, fitted}")
-        key = spec.get("class")
-        if not isinstance(key, str) or key not in ESTIMATORS:
-            raise ModelFileError(f"names class {key!r}, which is not an unsupvad estimator "
-                                 f"(allowed: {', '.join(sorted(ESTIMATORS))})")
-        est = self.parameters(ESTIMATORS[key], key, spec["params"])
+        key, allowed = spec.get("class"), allowed_estimators()
+        if not isinstance(key, str) or key not in allowed:
+            raise ModelFileError(f"names class {key!r}, which is not an unsupvad estimator nor a registered "
+                                 f"model (allowed: {', '.join(sorted(allowed))})")
+        est = self.parameters(allowed[key], key, spec["params"])
         nets = {}
         for name, value in spec.get("fitted", {}).items():
             problem = _fitted_name_problem(type(est), name)
@@ -535,14 +553,14 @@ def load_model(path, *, device="cpu", limits: Limits | None = None):
         (a ValueError) For any file that is not a readable model file:
         not a regular file or not a zip, a foreign, corrupted or tampered
         archive (duplicate or unexpected entries), a newer format, a file
-        over a limit, a class outside :data:`ESTIMATORS`, invalid
+        over a limit, a class outside :func:`allowed_estimators`, invalid
         parameters or fitted attribute names, weights holding anything but
         tensors and plain containers, non-finite network weights, or
         weights that do not fit the network. See the module docstring.
 
     Notes
     -----
-    Only the classes of :data:`ESTIMATORS` are ever instantiated and the
+    Only the classes of :func:`allowed_estimators` are ever instantiated and the
     weights are read with ``torch.load(weights_only=True)``: loading a file
     from someone else runs none of its code. (``joblib.load`` does: use it
     only for files you trust.)

@@ -19,6 +19,7 @@ from ._workflow import (
     _scoring_parts,
     _track_format,
     build_model,
+    default_wocc,
     fit_model,
     read_videos,
     score_videos,
@@ -63,16 +64,18 @@ def check_output_path(path: Path, option: str, *, folder: bool = False) -> None:
 
 
 def _cmd_fit(args) -> None:
+    from ..models import get_model, model_tags
     from ..persistence import save_model
 
     check_output_path(args.out, "--out")
     _set_threads(args.threads)
     X = read_videos(args.tracks, args.features, args.format, args.frames, args.split, args.frame_size)
-    wocc = args.wocc or ("stgnf" if args.tracks is not None else "feature_ae")
-    if wocc == "stgnf" and args.tracks is None:
-        raise ValueError("--wocc stgnf reads person tracks: give --tracks")
+    wocc = args.wocc or default_wocc(has_tracks=args.tracks is not None)
+    tags = model_tags(get_model(wocc))
+    if tags.reads == "tracks" and args.tracks is None:
+        raise ValueError(f"--wocc {wocc} reads person tracks: give --tracks")
     track_features = args.features is None
-    if args.tracks is not None and (wocc == "stgnf" or track_features):
+    if args.tracks is not None and (tags.needs_frame_size or track_features):
         _require_frame_sizes(X)
     model = build_model(wocc=wocc, ws=args.ws, track_features=track_features, preset=args.preset,
                         initial_ratio=args.initial_ratio, max_modules=args.max_modules,

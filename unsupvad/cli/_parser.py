@@ -176,6 +176,8 @@ def _add_demo(sub) -> None:
 
 
 def _add_fit(sub) -> None:
+    from ..models import list_models
+
     fit = sub.add_parser(
         "fit", formatter_class=_Formatter, help="fit a model on your videos without labels and save it",
         description=_wrap("Fit InterleavedVAD on videos without any label and save it as a model file.",
@@ -187,9 +189,10 @@ def _add_fit(sub) -> None:
         epilog=INPUT_HELP + "\n" + MODEL_HELP)
     _add_inputs(fit, positional=False)
     fit.add_argument("--out", type=Path, required=True, metavar="MODEL", help=f"model file to write ({MODEL_SUFFIX})")
-    fit.add_argument("--wocc", choices=("stgnf", "feature_ae"), help="one-class model (default: stgnf with "
-                     "--tracks, feature_ae with --features alone)")
-    fit.add_argument("--ws", choices=("rtfm", "mil"), default="rtfm", help="weakly-supervised model (default rtfm)")
+    fit.add_argument("--wocc", choices=list_models("wocc"), help="one-class model, any registered one (default: "
+                     "stgnf with --tracks, feature_ae with --features alone)")
+    fit.add_argument("--ws", choices=list_models("ws"), default="rtfm",
+                     help="weakly-supervised model, any registered one (default rtfm)")
     fit.add_argument("--preset", choices=("paper", "small"), default="paper",
                      help="paper (default): the models' defaults, the paper's sizes (about 6 min for 11,000 "
                           "snippets and 12 steps on one CPU core); small: the demo's fast settings (its 40 videos "

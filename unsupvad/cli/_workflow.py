@@ -46,19 +46,28 @@ def _require_frame_sizes(X) -> None:
                          "columns, or --frame-size WIDTHxHEIGHT")
 
 
-def _model_templates(preset: str) -> dict:
-    """Fresh component models: the paper's defaults, or the demo's small, fast settings."""
-    from ..models import MIL, RTFM, STGNF, FeatureAE
+SMALL_PRESET = {
+    "stgnf": dict(n_flows=4, seg_len=12, batch_size=256, lr=2e-3, flip_augment=False, score_stride=4,
+                  snippet_scoring="max"),
+    "feature_ae": dict(hidden=(32, 16), batch_size=64),
+}
+"""The demo's fast settings, by registered model name (models not named keep their defaults)."""
 
-    if preset == "small":
-        return {
-            "stgnf": STGNF(n_flows=4, seg_len=12, batch_size=256, lr=2e-3, flip_augment=False, score_stride=4,
-                           snippet_scoring="max"),
-            "feature_ae": FeatureAE(hidden=(32, 16), batch_size=64),
-            "rtfm": RTFM(),
-            "mil": MIL(),
-        }
-    return {"stgnf": STGNF(), "feature_ae": FeatureAE(), "rtfm": RTFM(), "mil": MIL()}
+
+def _model_templates(preset: str) -> dict:
+    """A fresh instance of every registered model: its defaults (the paper's), or the small preset's settings."""
+    from ..models import get_model, list_models
+
+    return {name: get_model(name)(**(SMALL_PRESET.get(name, {}) if preset == "small" else {}))
+            for name in list_models()}
+
+
+def default_wocc(has_tracks: bool) -> str:
+    """The first registered wOCC that reads tracks (when given) or features: ``stgnf`` or ``feature_ae``."""
+    from ..models import get_model, list_models, model_tags
+
+    wanted = "tracks" if has_tracks else "features"
+    return next(name for name in list_models("wocc") if model_tags(get_model(name)).reads == wanted)
 
 
 def build_model(*, wocc: str, ws: str, track_features: bool, preset: str = "paper", initial_ratio: float = 0.15,
@@ -160,15 +169,15 @@ def _scoring_parts(model, scorer: str | None):
 
 
 def _reads(model) -> str:
-    """What the scoring path of a model reads first: 'tracks' or 'features'."""
-    from ..models import STGNF
+    """What the scoring path of a model reads first: 'tracks' or 'features' (as the scoring model declares)."""
+    from ..models import ModelTags, model_tags
 
     transform, est = _scoring_parts(model, None)
     if transform is not None:
         return "tracks"
     if hasattr(est, "wocc_"):
         est = est.wocc_ if est.scorer == "wocc" else est.ws_
-    return "tracks" if isinstance(est, STGNF) else "features"
+    return model_tags(est, default=ModelTags(role="ws", reads="features")).reads
 
 
 def score_videos(model, X, scorer: str | None = None) -> list[np.ndarray]:
