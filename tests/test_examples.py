@@ -72,6 +72,12 @@ def test_quickstart(tmp_path):
         check_png(png)
 
 
+def test_own_model_registers_checks_interleaves_saves_and_loads():
+    out = run_example("own_model.py", "--quick")
+    assert "'gaussian_wocc']" in out and "'logistic_ws']" in out and "both pass unsupvad.testing" in out
+    assert auc(out, rf"WS {FLOAT}") >= 0.0 and auc(out, rf"wOCC {FLOAT}") >= 0.0
+
+
 def test_own_tracker_mot_on_generated_mot_files(tmp_path):
     out = run_example("own_tracker_mot.py", "--quick", "--out", tmp_path)
     assert auc(out, rf"micro frame AUC {FLOAT}") > 0.75
