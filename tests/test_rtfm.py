@@ -11,20 +11,18 @@ from sklearn.metrics import roc_auc_score
 
 from unsupvad import Video, VideoSet
 from unsupvad.datasets import make_synthetic_videos, read_rtfm_features
-from unsupvad.models._rtfm import (
-    RTFM,
-    NonLocal1d,
+from unsupvad.models._rtfm import RTFM
+from unsupvad.models._rtfm_loss import (
     RTFMLoss,
-    RTFMNet,
     bag_bce,
     hinge_margin,
     mean_at,
     official_margin,
-    score_sequence,
     smoothness,
     sparsity_l1,
     topk_indices,
 )
+from unsupvad.models._rtfm_network import NonLocal1d, RTFMNet, score_sequence
 
 RTFM_SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "rtfm-i3d-sample"
 SMALL = {"branch_dim": 8, "head_dims": (8, 4), "bag_size": 4, "batch_size": 4}
@@ -363,7 +361,7 @@ def test_real_i3d_features_fit_and_score():
 # ---------------------------------------------------------------------- batch-norm statistics
 def test_precise_batch_norm_sets_the_average_statistics_and_keeps_the_weights():
     from unsupvad.models._bag_sampling import BagPairs, SnippetBank
-    from unsupvad.models._rtfm import precise_batch_norm
+    from unsupvad.models._rtfm_network import precise_batch_norm
 
     torch.manual_seed(0)
     X = make_synthetic_videos(4, tracks=None, n_features=8, random_state=0)
