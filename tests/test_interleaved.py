@@ -17,6 +17,7 @@ from sklearn.metrics import roc_auc_score
 
 from unsupvad import Callback, FrameAUCMonitor, InterleavedVAD, Video, VideoSet
 from unsupvad._health import DegenerateLoopWarning
+from unsupvad.models import ModelTags
 
 
 class GaussianWOCC(BaseEstimator):
@@ -85,8 +86,8 @@ class EchoWS(CentroidWS):
     def score_snippets(self, X):
         return self.received_labels_[-1].astype(float)
 
-    def positive_bag_size(self):
-        return self.bag_size
+    def __unsupvad_tags__(self):
+        return ModelTags(role="ws", reads="features", positive_bag_size=self.bag_size)
 
 
 class RandomWOCC(GaussianWOCC):

@@ -34,6 +34,7 @@ from .models._base import (
     TrainingLabelsMixin,
     as_videoset,
     last_epoch_loss,
+    offset_at,
     resolve_device,
     unfitted_if_interrupted,
 )
@@ -100,9 +101,10 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
     adaptive_threshold : bool, default=True
         False is the ablation with T_ws fixed at ``ceil(R N)`` in every
         module (the stopping rule then never fires before ``max_modules``).
-        T_ws never goes below the WS's positive bag size (its
-        ``positive_bag_size()``: RTFM's ``bag_size``, 16; 1 for MIL's
-        default, in ``mode='video'`` or for a WS without the method): when
+        T_ws never goes below the WS's positive bag size (the
+        ``positive_bag_size`` of its declared tags,
+        :class:`~unsupvad.models.ModelTags`: RTFM's ``bag_size``, 16; 1 for
+        MIL's default, in ``mode='video'`` or for a WS without tags): when
         the consensus of Eq. 8 is smaller, positive
         bags could not be formed without repeating snippets, and the
         repetition ends (``termination_condition_ = 'min_threshold'``).
@@ -526,8 +528,7 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
         """
         share = self.thresholds_[-1] / n_snippets if self.contamination == "auto" else self.contamination
         share = min(max(share, 0.0), 1.0)
-        self.offsets_ = {name: float(np.percentile(-scores, 100.0 * share))
-                         for name, scores in training_scores.items()}
+        self.offsets_ = {name: offset_at(scores, share) for name, scores in training_scores.items()}
         self.training_scores_ = {name: np.asarray(scores, dtype=np.float64) for name, scores in training_scores.items()}
 
     @property

@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.metrics import roc_curve
 
 from ._plot_matplotlib import _axes_or_new, _require_matplotlib
-from .metrics import _as_videos, _check_labels, _check_pair, _check_scores, _is_single, frame_auc
+from .metrics import _as_videos, _check_labels, _check_pair, _check_scores, _is_single, frame_auc, frame_scores
 
 
 # ---------------------------------------------------------------------- input checks
@@ -217,9 +217,10 @@ class VideoScoreDisplay:
 
         Parameters
         ----------
-        estimator : fitted estimator
-            ``estimator.score_frames(X)`` returns one array of frame anomaly
-            scores (higher = more abnormal) per video of ``X``.
+        estimator : fitted estimator or Pipeline
+            Scored with :func:`unsupvad.metrics.frame_scores`: its own
+            ``score_frames(X)`` (after the other steps of a pipeline), else
+            its snippet scores spread over the frames.
         X : VideoSet
             The videos; the ground truth is shaded when the video has labels.
         video : str or int
@@ -238,11 +239,9 @@ class VideoScoreDisplay:
         -------
         display : VideoScoreDisplay
         """
-        if not hasattr(estimator, "score_frames"):
-            raise TypeError(f"{type(estimator).__name__} has no score_frames method")
         names = list(X.names)
         index = _video_index(video, names)
-        scores = list(estimator.score_frames(X))
+        scores = list(frame_scores(estimator, X))
         if len(scores) != len(names):
             raise ValueError(f"the estimator scored {len(scores)} videos, X holds {len(names)}")
         record = X.videos[index] if hasattr(X, "videos") else None

@@ -25,6 +25,7 @@ from ._base import (
     SnippetScoresMixin,
     as_videoset,
     draw_seed,
+    offset_at,
     resolve_device,
     torch_seeded,
     unfitted_if_interrupted,
@@ -355,7 +356,7 @@ class BagTrainingMixin(CachesPerVideoSet, SnippetScoresMixin):
         if self.contamination == "auto":
             self.offset_ = -0.5
         else:
-            self.offset_ = float(np.percentile(self.score_samples(X), 100 * self.contamination))
+            self.offset_ = offset_at(self.score_snippets(X), self.contamination)
 
     # ------------------------------------------------------------------ scoring
     def _check_scoring_input(self, X) -> VideoSet:

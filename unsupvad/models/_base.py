@@ -93,6 +93,17 @@ def last_epoch_loss(estimator) -> float | None:
     return None
 
 
+def offset_at(anomaly_scores, share: float) -> float:
+    """``offset_`` such that a ``share`` of ``anomaly_scores`` lie above ``-offset_`` (predicted abnormal).
+
+    The one rule of every model's ``offset_`` (``decision_function =
+    score_samples - offset_``); each chooses its ``share``: a wOCC
+    ``contamination`` ('auto': 0.1), InterleavedVAD T_ws / N, a WS a given
+    ``contamination`` (its 'auto' is the probability 0.5, no percentile).
+    """
+    return float(np.percentile(-np.asarray(anomaly_scores, dtype=np.float64), 100 * share))
+
+
 def forget_fit(estimator) -> None:
     """Remove every fitted attribute (public names ending in ``_``): the estimator is unfitted again."""
     for name in [n for n in vars(estimator) if n.endswith("_") and not n.startswith("_")]:

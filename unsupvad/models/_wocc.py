@@ -19,6 +19,7 @@ from ._base import (
     SnippetScoresMixin,
     TrainingLabelsMixin,
     draw_seed,
+    offset_at,
     resolve_device,
     torch_seeded,
     unfitted_if_interrupted,
@@ -44,11 +45,6 @@ def checked_object_weights(sample_weight, n_objects: int, device: torch.device) 
     if not (weight > 0).any():
         raise ValueError("sample_weight is zero for every training object: nothing to train on")
     return torch.as_tensor(weight, dtype=torch.float32, device=device)
-
-
-def offset_at(anomaly_scores: np.ndarray, share: float) -> float:
-    """``offset_`` such that a ``share`` of ``anomaly_scores`` lie above ``-offset_`` (predicted abnormal)."""
-    return float(np.percentile(-np.asarray(anomaly_scores, dtype=np.float64), 100 * share))
 
 
 class WeightedOneClassModel(TrainingLabelsMixin, SnippetScoresMixin, OutlierMixin):
