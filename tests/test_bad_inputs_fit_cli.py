@@ -1,5 +1,7 @@
 """Ctrl-C ends a fit (skorch would swallow it), leaves the estimator unfitted, and the CLI's outputs untouched."""
 
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -135,6 +137,15 @@ def test_cli_score_refuses_a_plot_folder_that_is_a_file(tmp_path, capsys):
                        "--plot", str(tmp_path / "plots")])
     assert status == 2
     assert "--plot" in capsys.readouterr().err
+
+
+def test_cli_score_plot_without_matplotlib_is_refused_before_scoring(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    status = cli.main(["score", str(tmp_path / "model.uvad"), str(tmp_path), "--out", str(tmp_path / "s.csv"),
+                       "--plot", str(tmp_path / "plots")])
+    assert status == 2
+    assert 'pip install "unsupvad[plot]"' in capsys.readouterr().err
+    assert not (tmp_path / "s.csv").exists()  # refused before the model is even read
 
 
 # ---------------------------------------------------------------------- scoring and the caller's random streams

@@ -226,7 +226,8 @@ def test_evaluate_refuses_mismatched_videos(dataset, tmp_path, capsys):
     everything = [row for rows in full.values() for row in rows]
     assert "no frame mask" in write(everything + [("stranger", 0, 0.5)])
     assert "no scores" in write([row for name, rows in full.items() if name != video.name for row in rows])
-    assert f"{video.n_frames - 1} scored frames" in write([r for r in everything if r != full[video.name][-1]])
+    short = write([r for r in everything if r != full[video.name][-1]])
+    assert f"{video.n_frames - 1} scored frames" in short and "--frames TABLE" in short
     duplicated = everything + [full[video.name][0]]
     assert "once each" in write(duplicated)
     assert "finite" in write([(n, f, float("nan")) for n, f, _ in everything])

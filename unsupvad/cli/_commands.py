@@ -105,7 +105,10 @@ def _cmd_score(args) -> None:
 
     check_output_path(args.out, "--out")
     if args.plot is not None:
+        from ..plotting import _require_matplotlib
+
         check_output_path(args.plot, "--plot", folder=True)
+        _require_matplotlib()  # before any scoring, not after the CSV is written
     _set_threads(args.threads)
     model, info = _load(args.model, args.device)
     _scoring_parts(model, args.scorer)  # checks --scorer and switches the scoring model first

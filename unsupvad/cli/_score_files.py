@@ -66,8 +66,11 @@ def evaluate_scores(scores_path: Path, gt: Path, *, scored_only: bool = False) -
     names = sorted(scores)
     for name in names:
         if len(scores[name]) != len(masks[name]):
+            hint = (" (scored without the true frame count? 'unsupvad score --frames TABLE' takes it from a video "
+                    "table; without one a video ends at its last tracked frame)"
+                    if len(scores[name]) < len(masks[name]) else "")
             raise ValueError(f"video {name!r}: {len(scores[name])} scored frames in {scores_path}, but its frame "
-                             f"mask has {len(masks[name])}")
+                             f"mask has {len(masks[name])}{hint}")
     report = evaluate([masks[n] for n in names], [scores[n] for n in names])
     report["unscored_masks"] = len(only_masks)
     return report
