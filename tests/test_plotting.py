@@ -118,8 +118,11 @@ def test_imports_only_the_allowed_layers(name):
             assert {alias.name.split(".")[0] for alias in node.names} <= allowed
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                assert node.level == 1 and node.module in {"metrics", *PLOTTING_MODULES}, (
-                    "plotting may only import unsupvad.metrics and its own modules"
+                assert node.level == 1 and node.module in {"metrics", "_frame_values", *PLOTTING_MODULES}, (
+                    "plotting may only import unsupvad.metrics, the checks of frame values and its own modules"
+                )
+                assert not any(alias.name.startswith("_") for alias in node.names if node.module == "metrics"), (
+                    "plotting uses only the public names of unsupvad.metrics"
                 )
             else:
                 assert node.module.split(".")[0] in allowed, node.module

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_curve
 
+from ._frame_values import as_videos, check_labels, check_pair, check_scores, is_single
 from ._plot_matplotlib import _axes_or_new, _require_matplotlib
-from .metrics import _as_videos, _check_labels, _check_pair, _check_scores, _is_single, frame_auc, frame_scores
+from .metrics import frame_auc, frame_scores
 
 
 # ---------------------------------------------------------------------- input checks
@@ -28,7 +29,7 @@ def _one_video(values, what: str) -> np.ndarray:
 
 
 def _video_scores(scores, video) -> np.ndarray:
-    return _check_scores(_one_video(scores, "scores"), video)
+    return check_scores(_one_video(scores, "scores"), video)
 
 
 def _video_labels(labels, n_frames: int, video) -> np.ndarray | None:
@@ -37,7 +38,7 @@ def _video_labels(labels, n_frames: int, video) -> np.ndarray | None:
     labels = _one_video(labels, "labels")
     if len(labels) != n_frames:
         raise ValueError(f"scores has {n_frames} frames but labels has {len(labels)}; they must match")
-    return _check_labels(labels, video)
+    return check_labels(labels, video)
 
 
 def _positive_or_none(value, what: str) -> float | None:
@@ -384,10 +385,10 @@ def save_video_plots(frame_scores, out_dir, *, names=None, labels=None, fps=None
     _require_matplotlib()
     from matplotlib.figure import Figure
 
-    if _is_single(frame_scores):
+    if is_single(frame_scores):
         # one video: its labels are one array too, not one per video
         frame_scores, labels = [frame_scores], None if labels is None else [labels]
-    videos = _as_videos(frame_scores, "frame_scores")
+    videos = as_videos(frame_scores, "frame_scores")
     names = [f"video_{i:03d}" for i in range(len(videos))] if names is None else list(names)
     if len(names) != len(videos):
         raise ValueError(f"names has {len(names)} entries for {len(videos)} videos")
@@ -438,7 +439,7 @@ def plot_roc(labels, scores, *, ax=None, name=None):
         frames are of one class.
     """
     _require_matplotlib()
-    labels, scores = _check_pair(labels, scores)
+    labels, scores = check_pair(labels, scores)
     if not sum(len(lab) for lab in labels):
         raise ValueError("labels and scores hold no frame: there is no ROC to plot")
     auc = frame_auc(labels, scores, average="micro")

@@ -53,11 +53,11 @@ never select models on the test videos you report on.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 from sklearn.pipeline import Pipeline
+
+from ._frame_values import as_videos, check_pair, is_single
 
 AVERAGES = ("micro", "macro")
 
@@ -73,81 +73,6 @@ __all__ = [
     "macro_auc_scorer",
     "pad_labels",
 ]
-
-
-# ---------------------------------------------------------------------- input checks
-def _is_single(values) -> bool:
-    """True when ``values`` is one video's 1-D array rather than a sequence of videos."""
-    if hasattr(values, "to_numpy"):
-        values = values.to_numpy()
-    if isinstance(values, np.ndarray):
-        if values.ndim > 1:
-            raise ValueError(
-                f"got a {values.ndim}-D array of shape {values.shape}; pass one 1-D array per video "
-                "(a list of arrays) or a single 1-D array for one video"
-            )
-        return True
-    if isinstance(values, Sequence) and len(values) and all(np.ndim(v) == 0 for v in values):
-        return True
-    return False
-
-
-def _as_videos(values, what: str) -> list[np.ndarray]:
-    """Per-video 1-D arrays from a sequence of arrays or a single array."""
-    if _is_single(values):
-        return [np.asarray(values.to_numpy() if hasattr(values, "to_numpy") else values).reshape(-1)]
-    videos = []
-    for i, v in enumerate(values):
-        arr = np.asarray(v)
-        if arr.ndim != 1:
-            raise ValueError(f"video {i}: {what} must be 1-D (one value per frame), got shape {arr.shape}")
-        videos.append(arr)
-    if not videos:
-        raise ValueError(f"{what} holds no video")
-    return videos
-
-
-def _check_labels(labels: np.ndarray, video: int) -> np.ndarray:
-    if labels.dtype.kind == "b":
-        return labels.astype(np.int8)
-    if labels.dtype.kind not in "iuf":
-        raise ValueError(f"video {video}: labels must be numeric 0/1, got dtype {labels.dtype}")
-    bad = ~np.isin(labels, (0, 1))
-    if bad.any():
-        raise ValueError(
-            f"video {video}: labels must be 0 (normal) or 1 (abnormal), "
-            f"found {labels[bad][0]!r} at frame {int(np.flatnonzero(bad)[0])}"
-        )
-    return labels.astype(np.int8)
-
-
-def _check_scores(scores: np.ndarray, video: int) -> np.ndarray:
-    if scores.dtype.kind not in "biuf":
-        raise ValueError(f"video {video}: scores must be numeric, got dtype {scores.dtype}")
-    scores = scores.astype(np.float64)
-    bad = ~np.isfinite(scores)
-    if bad.any():
-        frame = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"video {video}: scores contain NaN or infinite values (first at frame {frame}, "
-            f"value {scores[frame]}); replace them before evaluating"
-        )
-    return scores
-
-
-def _check_pair(y_true, y_score) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Validated per-video labels (int8) and scores (float64) of equal lengths."""
-    labels = _as_videos(y_true, "y_true")
-    scores = _as_videos(y_score, "y_score")
-    if len(labels) != len(scores):
-        raise ValueError(f"y_true has {len(labels)} videos but y_score has {len(scores)}")
-    out_labels, out_scores = [], []
-    for i, (lab, sc) in enumerate(zip(labels, scores, strict=True)):
-        if len(lab) != len(sc):
-            raise ValueError(f"video {i}: {len(lab)} frame labels but {len(sc)} frame scores")
-        out_labels.append(_check_labels(lab, i))
-        out_scores.append(_check_scores(sc, i))
-    return out_labels, out_scores
 
 
 def _check_average(average: str) -> None:
@@ -179,7 +104,7 @@ def _macro(metric, labels: list[np.ndarray], scores: list[np.ndarray], name: str
 
 def _averaged(metric, y_true, y_score, average: str, name: str) -> float:
     _check_average(average)
-    labels, scores = _check_pair(y_true, y_score)
+    labels, scores = check_pair(y_true, y_score)
     if average == "micro":
         return _micro(metric, labels, scores, name)
     return _macro(metric, labels, scores, name)
@@ -265,7 +190,7 @@ def equal_error_rate(y_true, y_score) -> float:
     float
         The equal error rate in [0, 1].
     """
-    labels, scores = _check_pair(y_true, y_score)
+    labels, scores = check_pair(y_true, y_score)
 
     def eer(y, s):
         fpr, tpr, _ = roc_curve(y, s, drop_intermediate=False)
@@ -291,7 +216,7 @@ def evaluate(y_true, y_score) -> dict:
         ``ap`` (micro average precision), ``eer`` (micro), ``n_videos``,
         ``n_frames`` and ``n_abnormal``.
     """
-    labels, scores = _check_pair(y_true, y_score)
+    labels, scores = check_pair(y_true, y_score)
     try:
         macro = _macro(roc_auc_score, labels, scores, "frame AUC")
     except ValueError:
@@ -351,8 +276,8 @@ def expand_snippets(snippet_scores, snippet_len: int = 16, n_frames=None):
     """
     if snippet_len < 1:
         raise ValueError(f"snippet_len must be a positive integer, got {snippet_len!r}")
-    single = _is_single(snippet_scores)
-    videos = _as_videos(snippet_scores, "snippet_scores")
+    single = is_single(snippet_scores)
+    videos = as_videos(snippet_scores, "snippet_scores")
     lengths = _per_video_lengths(n_frames, len(videos), single, "n_frames")
     out = []
     for i, (scores, n) in enumerate(zip(videos, lengths, strict=True)):
@@ -383,8 +308,8 @@ def pad_labels(frame_labels, n_snippets, snippet_len: int = 16):
     """
     if snippet_len < 1:
         raise ValueError(f"snippet_len must be a positive integer, got {snippet_len!r}")
-    single = _is_single(frame_labels)
-    videos = _as_videos(frame_labels, "frame_labels")
+    single = is_single(frame_labels)
+    videos = as_videos(frame_labels, "frame_labels")
     counts = _per_video_lengths(n_snippets, len(videos), single, "n_snippets")
     out = []
     for i, (labels, t) in enumerate(zip(videos, counts, strict=True)):
