@@ -161,6 +161,44 @@ def test_fit_score_evaluate_on_mot_files(dataset, fitted_model, tmp_path, capsys
     assert report["n_frames"] == sum(len(lab) for lab in labels)
 
 
+def test_score_objects_says_who_is_abnormal_per_detection(dataset, fitted_model, tmp_path, capsys):
+    root, X = dataset
+    objects_csv = tmp_path / "objects.csv"
+    status, out, err = _main(capsys, "score", fitted_model, root / "tracks", "--frames", root / "videos.csv",
+                             "--split", "test", "--out", tmp_path / "scores.csv", "--objects", objects_csv,
+                             "--threads", "1")
+    assert status == 0, err
+    assert "detections" in out and "who is abnormal" in out
+    table = pd.read_csv(objects_csv, dtype={"video": str})
+    assert list(table.columns) == ["video", "frame", "track_id", "left", "top", "width", "height", "score"]
+    model = load_model(fitted_model)
+    for video in X.videos[6:]:
+        rows = table[table["video"] == video.name]
+        tracks = video.tracks
+        assert len(rows) == len(tracks)  # every detection once
+        # the MOT file's rows, 0-based frames, same boxes (written with 3 decimals)
+        order = np.lexsort((tracks.track_id, tracks.frame))
+        np.testing.assert_array_equal(rows["frame"], tracks.frame[order])
+        np.testing.assert_array_equal(rows["track_id"], tracks.track_id[order])
+        np.testing.assert_allclose(rows[["left", "top", "width", "height"]], tracks.boxes[order], atol=1e-3)
+        one = read_mot_tracks(root / "tracks" / f"{video.name}.txt", frame_size=video.frame_size)
+        (expected,) = model[-1].score_detections(model[:-1].transform(one))
+        np.testing.assert_allclose(rows["score"], expected[np.lexsort((one.videos[0].tracks.track_id,
+                                                                       one.videos[0].tracks.frame))], rtol=1e-9)
+    assert table["score"].notna().mean() > 0.5
+
+
+def test_score_objects_needs_a_wocc_over_tracks(dataset, tmp_path, capsys):
+    root, _ = dataset
+    model = tmp_path / "features.uvad"
+    assert cli.main(["fit", "--features", str(root / "features"), "--frames", str(root / "videos.csv"), "--split",
+                     "train", "--out", str(model), *TINY]) == 0
+    capsys.readouterr()
+    status, _, err = _main(capsys, "score", model, root / "features", "--frames", root / "videos.csv", "--split",
+                           "test", "--out", tmp_path / "s.csv", "--objects", tmp_path / "o.csv")
+    assert status == 2 and "--objects scores people" in _one_error_line(err)
+
+
 def test_score_plots_and_training_plots(dataset, fitted_model, tmp_path, capsys):
     root, _ = dataset
     status, _, err = _main(capsys, "score", fitted_model, root / "tracks", "--frames", root / "videos.csv",

@@ -289,6 +289,12 @@ def test_pyod_training_attributes_follow_the_scorer():
         _ = make_model().decision_scores_
 
 
+def test_person_level_scores_need_a_wocc_that_scores_detections():
+    model = make_model().fit(make_videos())
+    with pytest.raises(TypeError, match="person-level scores need a wOCC that scores detections"):
+        model.score_detections(make_videos())
+
+
 def test_predict_and_offsets():
     X = make_videos()
     model = make_model().fit(X)

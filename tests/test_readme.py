@@ -56,6 +56,8 @@ def test_the_readme_command_line_block_runs_as_written(tmp_path, monkeypatch, ca
     assert (tmp_path / "model.uvad").is_file()
     scores = pd.read_csv(tmp_path / "scores.csv")
     assert scores["video"].nunique() == 3
+    people = pd.read_csv(tmp_path / "people.csv")
+    assert list(people.columns) == ["video", "frame", "track_id", "left", "top", "width", "height", "score"]
     pngs = {p.name for p in (tmp_path / "plots").glob("*.png")}
     assert {"training_history.png", "thresholds.png", "training_losses.png"} <= pngs and len(pngs) == 3 + 3
     assert cli.main(shlex.split(commands[3])[1:]) == 0  # evaluate, again, to read what it prints

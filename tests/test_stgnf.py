@@ -508,3 +508,16 @@ def test_window_cache_is_not_pickled(fitted, poses):
     restored = pickle.loads(pickle.dumps(fitted))
     assert "_per_videoset" not in restored.__dict__
     np.testing.assert_array_equal(restored.score_snippets(poses), fitted.score_snippets(poses))
+
+
+def test_score_detections_brute_force(fitted, poses):
+    detections = fitted.score_detections(poses)
+    objects = fitted.scoring_objects(poses)
+    scores = fitted.score_objects(poses, objects)
+    assert [len(d) for d in detections] == [len(v.tracks) for v in poses.videos]
+    for v, video in enumerate(poses.videos):
+        mine = np.flatnonzero(objects.video == v)
+        for row in range(0, len(video.tracks), 37):
+            holding = [i for i in mine if row in objects.rows[i]]
+            expected = max(scores[holding]) if holding else np.nan
+            np.testing.assert_equal(detections[v][row], expected)

@@ -321,3 +321,20 @@ def test_select_videos_by_name_keeps_the_given_order_and_whole_videos():
         X.select_videos(["v0", "v1", "v0"])
     with pytest.raises(ValueError, match="no video name"):
         X.select_videos([])
+
+
+def test_detection_scores_take_the_largest_window_holding_each_row():
+    from unsupvad._objects import detection_scores
+
+    # one track of 10 detections (frames 0-9) and one of 3 (too short for a window of 4)
+    frames = np.r_[np.arange(10), np.arange(3)]
+    ids = np.r_[np.zeros(10, int), np.ones(3, int)]
+    tracks = Tracks.from_boxes(frames, ids, np.tile([10.0, 10.0, 5.0, 10.0], (13, 1)))
+    X = VideoSet([Video("v", 16, tracks=tracks, frame_size=(100, 100))])
+    objects = X.objects(seg_len=4, stride=3, max_missing=0)  # windows at rows 0-3, 3-6, 6-9
+    assert objects.rows.tolist() == [[0, 1, 2, 3], [3, 4, 5, 6], [6, 7, 8, 9]]
+    (scores,) = detection_scores(X.videos, objects, [1.0, 5.0, 2.0])
+    np.testing.assert_array_equal(scores[:10], [1, 1, 1, 5, 5, 5, 5, 2, 2, 2])  # rows 3 and 6: the larger window
+    assert np.isnan(scores[10:]).all()  # the short track has no window
+    with pytest.raises(ValueError, match="one score per object"):
+        detection_scores(X.videos, objects, [1.0])

@@ -8,6 +8,8 @@ small pure functions on tensors, on whatever device the tensors live.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 SATURATION_MARGIN = 1e-3
@@ -102,3 +104,36 @@ def degeneracy(health: dict, positive_share: float) -> list[str]:
         reasons.append(f"{health['ws_saturated']:.0%} of the snippets score about 1, "
                        f"{positive_share:.0%} were labelled 1")
     return reasons
+
+
+def check_step(record: dict, ws_scores: torch.Tensor, labels: torch.Tensor, training_weight: torch.Tensor) -> bool:
+    """Add a step's loop-health statistics to its ``record``; warn and return True when it is degenerate."""
+    record.update(ws_health(ws_scores, labels))
+    record["wocc_weight_ess"] = effective_sample_share(training_weight)
+    reasons = degeneracy(record, float(labels.double().mean().item()))
+    record["ws_degenerate"] = bool(reasons)
+    if reasons:
+        warnings.warn(
+            f"InterleavedVAD module {record['module']}, step {record['step']}: the WS scores are degenerate "
+            f"({'; '.join(reasons)}); the next wOCC step keeps the previous soft labels",
+            DegenerateLoopWarning, stacklevel=4,
+        )
+    return bool(reasons)
+
+
+def step_statistics(wocc, ws, labels, previous_labels, w, new_w) -> dict:
+    """What a step did: positives, the change of the soft labels and of the pseudo-labels, the last losses."""
+    from .models._base import last_epoch_loss
+
+    stats = {
+        "n_positive": int(labels.sum().item()),
+        "weight_change": float((new_w - w).abs().mean().item()),
+        "mean_weight": float(new_w.mean().item()),
+        "label_change": float("nan") if previous_labels is None
+        else float((labels != previous_labels).float().mean().item()),
+    }
+    for name, est in (("wocc", wocc), ("ws", ws)):
+        loss = last_epoch_loss(est)
+        if loss is not None:
+            stats[f"{name}_loss"] = loss
+    return stats

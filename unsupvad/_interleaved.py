@@ -15,7 +15,6 @@ stopping criterion.
 from __future__ import annotations
 
 import time
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -26,14 +25,12 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _health, _rules
-from ._health import DegenerateLoopWarning
 from ._videoset import VideoSet
 from .callbacks import PrintSteps, ProgressLog, notify
 from .models._base import (
     SnippetScoresMixin,
     TrainingLabelsMixin,
     as_videoset,
-    last_epoch_loss,
     offset_at,
     resolve_device,
     unfitted_if_interrupted,
@@ -456,9 +453,9 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
             ws_raw = np.asarray(ws.score_snippets(X), dtype=np.float64)
             ws_scores = torch.as_tensor(ws_raw, dtype=torch.float32, device=self.device_)
             record["ws_seconds"] = time.perf_counter() - tic
-            degenerate = self._check_health(record, ws_scores, labels, training_weight)
+            degenerate = _health.check_step(record, ws_scores, labels, training_weight)
             new_w = w if degenerate else self._next_weights(ws_scores, object_snippet, threshold)
-            record.update(self._step_stats(wocc, ws, labels, previous_labels, w, new_w))
+            record.update(_health.step_statistics(wocc, ws, labels, previous_labels, w, new_w))
             w, previous_labels = new_w, labels
             notify(callbacks, "on_step_end", self, record, wocc=wocc, ws=ws)
             self.history_.append(record)
@@ -466,21 +463,6 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
                     and record["weight_change"] <= self.convergence_tol):
                 break
         return wocc, ws, w, top_sets, {"wocc": wocc_raw, "ws": ws_raw}
-
-    def _check_health(self, record: dict, ws_scores: torch.Tensor, labels: torch.Tensor,
-                      training_weight: torch.Tensor) -> bool:
-        """Add the step's loop-health statistics to ``record``; warn and return True when it is degenerate."""
-        record.update(_health.ws_health(ws_scores, labels))
-        record["wocc_weight_ess"] = _health.effective_sample_share(training_weight)
-        reasons = _health.degeneracy(record, float(labels.double().mean().item()))
-        record["ws_degenerate"] = bool(reasons)
-        if reasons:
-            warnings.warn(
-                f"InterleavedVAD module {record['module']}, step {record['step']}: the WS scores are degenerate "
-                f"({'; '.join(reasons)}); the next wOCC step keeps the previous soft labels",
-                DegenerateLoopWarning, stacklevel=4,
-            )
-        return bool(reasons)
 
     @staticmethod
     def _ws_extras(ws, wocc_scores: torch.Tensor) -> dict:
@@ -504,21 +486,6 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
             return _rules.object_weights(soft, object_snippet)
         hard = _rules.rank_labels(ws_scores, threshold).float()
         return _rules.object_weights(hard, object_snippet)
-
-    @staticmethod
-    def _step_stats(wocc, ws, labels, previous_labels, w, new_w) -> dict:
-        stats = {
-            "n_positive": int(labels.sum().item()),
-            "weight_change": float((new_w - w).abs().mean().item()),
-            "mean_weight": float(new_w.mean().item()),
-            "label_change": float("nan") if previous_labels is None
-            else float((labels != previous_labels).float().mean().item()),
-        }
-        for name, est in (("wocc", wocc), ("ws", ws)):
-            loss = last_epoch_loss(est)
-            if loss is not None:
-                stats[f"{name}_loss"] = loss
-        return stats
 
     def _set_offset(self, training_scores: dict, n_snippets: int) -> None:
         """An offset per scorer, so that switching ``scorer`` after fit keeps ``predict`` consistent.
@@ -555,11 +522,11 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
         return self.offsets_[self.scorer]
 
     # ------------------------------------------------------------------ scoring
-    def _scoring_models(self) -> list[tuple[object, float, float]]:
+    def _scoring_models(self, scorer: str | None = None) -> list[tuple[object, float, float]]:
         """``(model, shift, scale)`` of every model that scores: ``(score - shift) / scale``, then the mean."""
         check_is_fitted(self, "offsets_")
         kept = self._ensemble_modules()
-        if self.scorer == "ws":
+        if (scorer or self.scorer) == "ws":
             return [(self.module_models_[i]["ws"], 0.0, 1.0) for i in kept]
         if self.ensemble == "last":
             return [(self.wocc_, 0.0, 1.0)]
@@ -592,3 +559,20 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
         for model, shift, scale in self._scoring_models():
             per_model.append([(f - shift) / scale for f in frame_scores(model, X)])
         return [np.mean([frames[v] for frames in per_model], axis=0) for v in range(X.n_videos)]
+
+    def score_detections(self, X) -> list[np.ndarray]:
+        """Who is abnormal: per video, one score per detection (row of its tracks), higher = more abnormal.
+
+        The WS scores snippets, not people: person-level scores come from the
+        wOCC's windows (:meth:`unsupvad.STGNF.score_detections`), whatever
+        ``scorer`` is, combined over the modules as :meth:`score_snippets`
+        combines the wOCCs. NaN for a detection no window holds.
+        """
+        X = self._as_videoset(X, reset=False)
+        per_model = []
+        for model, shift, scale in self._scoring_models("wocc"):
+            if not hasattr(model, "score_detections"):
+                raise TypeError(f"person-level scores need a wOCC that scores detections (e.g. STGNF over tracks); "
+                                f"this model's wOCC is a {type(model).__name__}")
+            per_model.append([(d - shift) / scale for d in model.score_detections(X)])
+        return [np.mean([scores[v] for scores in per_model], axis=0) for v in range(X.n_videos)]

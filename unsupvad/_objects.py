@@ -116,3 +116,36 @@ def cut_windows(videos, seg_len: int, stride: int, max_missing: int) -> Objects:
         stop[sel] = fr[rows[sel, -1]] + 1
         centre[sel] = fr[rows[sel, seg_len // 2]]
     return Objects(video, track_id, rows, start, stop, centre, seg_len, stride, max_missing)
+
+
+def detection_scores(videos, objects: Objects, scores) -> list[np.ndarray]:
+    """Per video, one score per row of its tracks: the largest score of the windows that hold the row.
+
+    Parameters
+    ----------
+    videos : sequence of Video
+        The videos ``objects`` were cut from (their ``tracks``).
+    objects : Objects
+        Windows of those videos.
+    scores : array-like of shape (n_objects,)
+        One anomaly score per window (higher = more abnormal).
+
+    Returns
+    -------
+    list of ndarray
+        Per video, ``len(video.tracks)`` floats (an empty array without
+        tracks), in the rows' order; NaN for a detection no window holds (a
+        track too short or too broken to be cut).
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.shape != (len(objects),):
+        raise ValueError(f"scores must hold one score per object ({len(objects)}), got shape {scores.shape}")
+    out = []
+    for v, video in enumerate(videos):
+        n_rows = 0 if video.tracks is None else len(video.tracks)
+        best = np.full(n_rows, -np.inf)
+        mine = objects.video == v
+        rows = objects.rows[mine]
+        np.maximum.at(best, rows.reshape(-1), np.repeat(scores[mine], rows.shape[1]))
+        out.append(np.where(np.isneginf(best), np.nan, best))
+    return out

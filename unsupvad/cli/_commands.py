@@ -6,8 +6,6 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from .._atomic import replaced_atomically
 from ._demo import _print_demo, run_demo
 from ._output import _json_text, _metrics_line
@@ -20,7 +18,9 @@ from ._workflow import (
     _track_format,
     build_model,
     default_wocc,
+    detection_table,
     fit_model,
+    frame_score_table,
     read_videos,
     score_videos,
 )
@@ -101,9 +101,9 @@ def _load(path: Path, device: str = "cpu"):
 
 
 def _cmd_score(args) -> None:
-    import pandas as pd
-
     check_output_path(args.out, "--out")
+    if args.objects is not None:
+        check_output_path(args.objects, "--objects")
     if args.plot is not None:
         from ..plotting import _require_matplotlib
 
@@ -112,6 +112,24 @@ def _cmd_score(args) -> None:
     _set_threads(args.threads)
     model, info = _load(args.model, args.device)
     _scoring_parts(model, args.scorer)  # checks --scorer and switches the scoring model first
+    tracks, features, fmt = _score_inputs(args, model, info)
+    X = read_videos(tracks, features, fmt, args.frames, args.split, args.frame_size)
+    if tracks is not None:
+        _require_frame_sizes(X)
+    frame_scores = score_videos(model, X, args.scorer)
+    _write_csv(args.out, frame_score_table(X, frame_scores))
+    print(f"scored {X.n_videos} videos ({sum(len(s) for s in frame_scores)} frames): {args.out}")
+    if args.objects is not None:
+        table = detection_table(model, X)
+        _write_csv(args.objects, table)
+        print(f"scored {len(table)} detections of {table['track_id'].groupby(table['video']).nunique().sum()} "
+              f"tracks (who is abnormal): {args.objects}")
+    if args.plot is not None:
+        _save_score_plots(args, model, X, frame_scores)
+
+
+def _score_inputs(args, model, info: dict):
+    """``(tracks, features, format)``: the positional INPUT is what the model reads first."""
     tracks, features = args.tracks, args.features
     if args.input is not None:
         if _reads(model) == "tracks":
@@ -125,29 +143,25 @@ def _cmd_score(args) -> None:
     fmt = args.format
     if fmt == "auto" and tracks is not None and info.get("tracks_format"):
         fmt = info["tracks_format"]
-    X = read_videos(tracks, features, fmt, args.frames, args.split, args.frame_size)
-    if tracks is not None:
-        _require_frame_sizes(X)
-    frame_scores = score_videos(model, X, args.scorer)
-    table = pd.DataFrame({
-        "video": np.repeat(X.names, [len(s) for s in frame_scores]),
-        "frame": np.concatenate([np.arange(len(s)) for s in frame_scores]),
-        "score": np.concatenate(frame_scores),
-    })
-    with replaced_atomically(args.out, "w", newline="") as f:  # an interrupted write leaves --out as it was
+    return tracks, features, fmt
+
+
+def _write_csv(path: Path, table) -> None:
+    with replaced_atomically(path, "w", newline="") as f:  # an interrupted write leaves the file as it was
         table.to_csv(f, index=False)
-    print(f"scored {X.n_videos} videos ({len(table)} frames): {args.out}")
-    if args.plot is not None:
-        from ..plotting import save_video_plots, scorer_label
 
-        labels = None
-        if args.gt is not None:
-            from ..datasets import read_frame_masks
 
-            labels = _matched_masks(read_frame_masks(args.gt, X.names), X.names, frame_scores)
-        paths = save_video_plots(frame_scores, args.plot, names=X.names, labels=labels,
-                                 fps=[v.fps for v in X.videos], scorer=scorer_label(model))
-        print(f"saved {len(paths)} plots in {args.plot}")
+def _save_score_plots(args, model, X, frame_scores) -> None:
+    from ..plotting import save_video_plots, scorer_label
+
+    labels = None
+    if args.gt is not None:
+        from ..datasets import read_frame_masks
+
+        labels = _matched_masks(read_frame_masks(args.gt, X.names), X.names, frame_scores)
+    paths = save_video_plots(frame_scores, args.plot, names=X.names, labels=labels,
+                             fps=[v.fps for v in X.videos], scorer=scorer_label(model))
+    print(f"saved {len(paths)} plots in {args.plot}")
 
 
 def _cmd_evaluate(args) -> None:

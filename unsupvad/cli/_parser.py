@@ -41,6 +41,9 @@ OUTPUT_HELP = """\
 scores: a long CSV with one row per frame, columns video,frame,score: frame is the 0-based frame
 index (MOT frame f is frame f-1) and score is the frame's anomaly score, higher = more abnormal
 (only the order within a score file matters; scores of different models are not comparable).
+people (--objects): one row per detection, columns video,frame,track_id,left,top,width,height,score:
+frame 0-based as above, the detection's box in pixels (a pose's keypoint box) and the score of the
+one-class model's windows that hold it (higher = more abnormal; empty for a track too short to score).
 frame masks (--gt): a folder of <video>.npy, each a 1-D array of 0 (normal) / 1 (abnormal) per
 frame (unsupvad.datasets.read_frame_masks).
 """
@@ -221,6 +224,8 @@ def _add_score(sub) -> None:
     score.add_argument("--out", type=Path, required=True, metavar="CSV", help="score file to write")
     score.add_argument("--scorer", choices=("ws", "wocc"), help="which fitted model scores (default: the "
                        "model's own, ws)")
+    score.add_argument("--objects", type=Path, metavar="CSV", help="also write who is abnormal: one row per "
+                       "detection (track and frame) with its box and score (format below)")
     score.add_argument("--plot", type=Path, metavar="DIR", help="also save one PNG of scores per video here")
     score.add_argument("--gt", type=Path, metavar="DIR", help="frame masks to shade in the plots (not used for "
                        "scoring)")

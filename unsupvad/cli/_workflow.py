@@ -7,10 +7,14 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._parser import FEATURE_FORMATS, TRACK_FORMATS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _track_format(path: Path, fmt: str) -> str:
@@ -187,3 +191,43 @@ def score_videos(model, X, scorer: str | None = None) -> list[np.ndarray]:
     _scoring_parts(model, scorer)  # switches InterleavedVAD's scoring model
     return frame_scores(model, X)
 
+
+def frame_score_table(X, frame_scores) -> pd.DataFrame:
+    """The score CSV's rows: ``video,frame,score``, frame 0-based, one row per frame."""
+    import pandas as pd
+
+    return pd.DataFrame({
+        "video": np.repeat(X.names, [len(s) for s in frame_scores]),
+        "frame": np.concatenate([np.arange(len(s)) for s in frame_scores]),
+        "score": np.concatenate(frame_scores),
+    })
+
+
+def detection_table(model, X) -> pd.DataFrame:
+    """Who is abnormal: one row per detection, ``video,frame,track_id,left,top,width,height,score``.
+
+    ``frame`` is 0-based like the score CSV's (MOT frame f is frame f-1); the
+    box is the detection's (a pose's keypoint box); ``score`` comes from the
+    wOCC's windows that hold the detection (higher = more abnormal; empty when
+    no window holds it, a track too short). Rows by video, frame, track.
+    """
+    import pandas as pd
+
+    transform, est = _scoring_parts(model, None)
+    if not hasattr(est, "score_detections"):
+        raise ValueError(f"--objects needs an InterleavedVAD model, this is a {type(est).__name__}")
+    Xt = X if transform is None else transform.transform(X)
+    if not Xt.has_tracks:
+        raise ValueError("--objects scores people: give the tracks (--tracks or INPUT)")
+    parts = []
+    for video, scores in zip(Xt.videos, est.score_detections(Xt)):
+        tracks = video.tracks
+        if tracks is None or not len(tracks):
+            continue
+        boxes = tracks.boxes
+        parts.append(pd.DataFrame({"video": video.name, "frame": tracks.frame, "track_id": tracks.track_id,
+                                   "left": boxes[:, 0], "top": boxes[:, 1], "width": boxes[:, 2],
+                                   "height": boxes[:, 3], "score": scores}))
+    columns = ["video", "frame", "track_id", "left", "top", "width", "height", "score"]
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    return table.sort_values(["video", "frame", "track_id"], kind="stable", ignore_index=True)

@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import GradientNormClipping, ProgressBar
 from tqdm.auto import tqdm
 
-from .._objects import Objects
+from .._objects import Objects, detection_scores
 from .._videoset import VideoSet
 from ._base import CachesPerVideoSet, as_videoset
 from ._graphs import (
@@ -455,6 +455,19 @@ class STGNF(CachesPerVideoSet, WeightedOneClassModel, BaseEstimator):
             chunk = objects.subset(slice(start, start + _WINDOW_CHUNK))
             out[start : start + len(chunk)] = self._nll(self._windows(X, chunk))
         return out
+
+    def score_detections(self, X) -> list[np.ndarray]:
+        """Who is abnormal: per video, one score per detection (row of its tracks), higher = more abnormal.
+
+        A detection takes the largest score of the scoring windows
+        (:meth:`scoring_objects`) that hold it; NaN when none does (a track
+        shorter than ``seg_len``, or with more than ``max_missing`` frames
+        missing in every window). Rows are in the order of
+        ``video.tracks`` (by track, then frame).
+        """
+        X = self._videoset(X)
+        objects = self.scoring_objects(X)
+        return detection_scores(X.videos, objects, self.score_objects(X, objects))
 
     @staticmethod
     def _most_normal(scores: np.ndarray) -> float:
