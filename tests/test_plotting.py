@@ -99,7 +99,7 @@ def vertical_lines(ax):
 
 # ---------------------------------------------------------------------- architecture
 # unsupvad.plotting and the private modules that hold its code
-PLOTTING_MODULES = ("plotting", "_plot_history", "_plot_matplotlib", "_plot_video")
+PLOTTING_MODULES = ("plotting", "_plot_history", "_plot_matplotlib", "_plot_people", "_plot_video")
 
 
 def test_every_plotting_module_is_checked():
@@ -471,3 +471,40 @@ def test_training_history_display_skips_missing_panels():
     assert display.metric_ax_ is None and display.loss_ax_ is None
     assert not any(line.get_marker() == "*" for line in display.threshold_ax_.lines)
     np.testing.assert_array_equal(display.threshold_ax_.lines[0].get_ydata(), [120, 70, 64])
+
+
+# ---------------------------------------------------------------------- people
+def _boxes_video():
+    frames = np.r_[np.arange(5), np.arange(5)]
+    ids = np.r_[np.zeros(5, int), np.ones(5, int)]
+    boxes = np.c_[np.r_[np.arange(5) * 10.0, 50 - np.arange(5) * 10.0], np.full(10, 20.0), np.full(10, 5.0),
+                  np.full(10, 10.0)]
+    from unsupvad import Tracks, Video
+
+    return Video("v", 8, tracks=Tracks.from_boxes(frames, ids, boxes), frame_size=(100, 60))
+
+
+def test_plot_detections_paths_and_one_frame():
+    from matplotlib.collections import LineCollection
+    from matplotlib.patches import Rectangle
+
+    video = _boxes_video()
+    scores = np.r_[np.linspace(0, 1, 5), np.full(4, 2.0), np.nan]
+    ax = plotting.plot_detections(video, scores)
+    (lines,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+    assert len(lines.get_segments()) == 8  # 4 steps per track of 5 detections
+    assert ax.get_xlim() == (0, 100) and ax.get_ylim() == (60, 0)  # image axes, y down
+    assert ax.get_title() == "v"
+    boxes = plotting.plot_detections(video, scores, frame=4)
+    rects = [p for p in boxes.patches if isinstance(p, Rectangle)]
+    assert len(rects) == 2 and sorted(r.get_x() for r in rects) == [10.0, 40.0]
+    assert boxes.get_title() == "v · frame 4"
+    assert sorted(t.get_text() for t in boxes.texts) == ["0", "1"]
+
+
+def test_plot_detections_bad_inputs():
+    video = _boxes_video()
+    with pytest.raises(ValueError, match="one score per detection"):
+        plotting.plot_detections(video, np.zeros(3))
+    with pytest.raises(ValueError, match="outside video 'v'"):
+        plotting.plot_detections(video, np.zeros(10), frame=8)

@@ -18,6 +18,11 @@ The figures of the paper
 * :func:`plot_training_losses`: the losses of every step, module after module
   (Fig. 6);
 * :class:`TrainingHistoryDisplay`: the last two in one figure.
+
+Who was abnormal, where
+-----------------------
+* :func:`plot_detections`: a video's people in the image plane (paths, or
+  one frame's boxes) coloured by their detection scores.
 """
 
 from __future__ import annotations
@@ -30,11 +35,13 @@ from ._plot_history import LOSS_KEYS as LOSS_KEYS
 from ._plot_history import TrainingHistoryDisplay, plot_thresholds, plot_training_losses
 from ._plot_matplotlib import _pyplot as _pyplot
 from ._plot_matplotlib import _require_matplotlib as _require_matplotlib
+from ._plot_people import plot_detections
 from ._plot_video import VideoScoreDisplay, plot_roc, plot_video_scores, save_video_plots, scorer_label
 
 __all__ = [
     "TrainingHistoryDisplay",
     "VideoScoreDisplay",
+    "plot_detections",
     "plot_roc",
     "plot_thresholds",
     "plot_training_losses",
