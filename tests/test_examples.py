@@ -78,6 +78,14 @@ def test_own_model_registers_checks_interleaves_saves_and_loads():
     assert auc(out, rf"WS {FLOAT}") >= 0.0 and auc(out, rf"wOCC {FLOAT}") >= 0.0
 
 
+def test_many_fits_on_a_local_dask_cluster_equal_the_default_backend():
+    pytest.importorskip("distributed")
+    out = run_example("many_fits_dask.py", "--quick")
+    assert re.search(r"Dask: 2 workers at tcp://", out)
+    assert "identical to the default backend: True" in out
+    assert auc(out, rf"over 2 seeds: {FLOAT}") > 0.5
+
+
 def test_own_tracker_mot_on_generated_mot_files(tmp_path):
     out = run_example("own_tracker_mot.py", "--quick", "--out", tmp_path)
     assert auc(out, rf"micro frame AUC {FLOAT}") > 0.75
