@@ -75,7 +75,7 @@ def fit_cost(data: Path, root: Path, preset: str, threads: int) -> dict:
                             "--split", "train", "--preset", preset, "--threads", str(threads), "--out", str(model),
                             log=log)
     lines = log.read_text().splitlines()
-    summary = re.search(r"(\d+) modules, (\d+) steps", out)
+    summary = re.search(r"(\d+) modules?, (\d+) steps?", out)
     n_modules, n_steps = int(summary.group(1)), int(summary.group(2))
     logged_modules = {int(m.group(1)) for m in map(re.compile(r"fit: module (\d+) step").search, lines) if m}
     scores = root / f"{preset}_scores.csv"

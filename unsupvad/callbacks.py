@@ -81,9 +81,9 @@ class ProgressLog(Callback):
                     done, self.bound)
 
     def on_fit_end(self, estimator) -> None:
-        logger.info("fitted in %s: %d modules, %d steps, T_ws per module %s, stopped by %s",
-                    duration(time.perf_counter() - self.started), estimator.n_modules_, estimator.n_steps_,
-                    estimator.thresholds_, estimator.termination_condition_)
+        logger.info("fitted in %s: %s, %s, T_ws per module %s, stopped by %s",
+                    duration(time.perf_counter() - self.started), counted(estimator.n_modules_, "module"),
+                    counted(estimator.n_steps_, "step"), estimator.thresholds_, estimator.termination_condition_)
 
 
 class PrintSteps(Callback):
@@ -118,6 +118,11 @@ class FrameAUCMonitor(Callback):
         for name in self.models:
             record[f"val_{name}_auc"] = float(frame_auc(labels, frame_scores(models[name], self.X_val),
                                                         average=self.average))
+
+
+def counted(n: int, noun: str) -> str:
+    """``'1 module'``, ``'2 modules'``."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def duration(seconds: float) -> str:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from .._atomic import replaced_atomically
+from ..callbacks import counted
 from ._demo import _print_demo, run_demo
 from ._output import _json_text, _metrics_line
 from ._score_files import _matched_masks, evaluate_scores
@@ -89,7 +90,7 @@ def _cmd_fit(args) -> None:
         "training_videos": X.names, "fit_seconds": seconds,
     }}
     save_model(model, args.out, metadata=metadata)
-    print(f"fitted in {seconds:.1f} s: {ivad.n_modules_} modules, {ivad.n_steps_} steps, "
+    print(f"fitted in {seconds:.1f} s: {counted(ivad.n_modules_, 'module')}, {counted(ivad.n_steps_, 'step')}, "
           f"T_ws per module {ivad.thresholds_}, stopped by {ivad.termination_condition_}")
     print(f"saved {args.out}")
 

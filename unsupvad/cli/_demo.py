@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..callbacks import counted
 from ._output import _json_text, _metrics_line
 from ._workflow import _interleaved, build_model, fit_model, score_videos
 
@@ -101,7 +102,8 @@ def _print_demo(report: dict) -> None:
     print(f"generated data: {data['train_videos']} training videos (fitted without labels), "
           f"{data['test_videos']} held-out videos, {data['test_frames']} frames ({data['abnormal_frames']} abnormal)")
     print(f"model: {report['model']}")
-    print(f"fit: {report['n_modules']} modules, {report['n_steps']} steps, T_ws per module {report['thresholds']}, "
+    print(f"fit: {counted(report['n_modules'], 'module')}, {counted(report['n_steps'], 'step')}, "
+          f"T_ws per module {report['thresholds']}, "
           f"stopped by {report['termination_condition']}, {report['fit_seconds']:.1f} s")
     for name, label in (("ws", "WS (RTFM)"), ("wocc", "wOCC (STG-NF)"), ("speed_heuristic", "speed baseline")):
         print(_metrics_line(label, report[name]))

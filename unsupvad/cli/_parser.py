@@ -28,8 +28,9 @@ inputs of fit and score (one file per video; the video name is the file name):
   --features PATH    RTFM snippet features: a folder of <video>_i3d.npy (or <video>.npy), a .list/.txt
                      file of .npy paths, or one .npy; each of shape (T, 2048) or (T, 10, 2048) (any D),
                      one row per 16-frame snippet (format rtfm)
-  --frames CSV       one row per video: video,n_frames[,width,height][,fps][,split] (the
-                     shanghaitech-tracks videos.csv fits). Without it a video's frame count is its
+  --frames CSV       one row per video: video,n_frames[,width,height][,fps][,split][,scene], any
+                     column order (the shanghaitech-tracks videos.csv fits); exactly its videos
+                     are read. Without it every file is read and a video's frame count is its
                      last tracked frame + 1, or 16 T with features only
   --split NAME       keep only the videos of this split of the --frames table
   --frame-size WxH   frame size in pixels for videos without width,height in --frames
