@@ -1,0 +1,131 @@
+"""Model speed against a reference commit: STG-NF training and scoring windows/s, RTFM iterations/s, A B A B.
+
+Usage: ``python benchmarks/model_speed.py [--reference db9fe67] [--threads 1 2] [--repeats 2]``.
+
+The reference commit is checked out once in a git worktree (``/tmp``), and
+every measurement runs in a fresh subprocess whose ``PYTHONPATH`` points at
+either tree, alternately (reference, current, reference, current, ...), so
+that the shared machine's drift hits both alike. Each subprocess, with
+``torch.set_num_threads(threads)``, measures on the same generated data:
+
+* STG-NF training windows/s (flips included) of one ``partial_fit`` epoch after
+  a first one (windows cut), OpenPose-18 keypoints and box5 boxes, batch 256;
+* STG-NF scoring windows/s of ``score_objects`` on the stride-1 windows;
+* RTFM training iterations/s at the paper's bag shape (32 + 32 bags of 16
+  snippets of 10 crops x 2048), batch statistics as released (``'running'``)
+  and no input scaling where the option exists, so both trees do the same
+  computation.
+
+Writes ``benchmarks/results/model_speed.json``: every run, the median per
+tree, and the ratio current / reference per metric and thread count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULT = HERE / "results" / "model_speed.json"
+
+WORKER = r'''
+import json, sys, time, warnings
+warnings.simplefilter("ignore")
+import numpy as np, torch
+torch.set_num_threads(int(sys.argv[1]))
+from unsupvad import RTFM, STGNF, Video, VideoSet
+from unsupvad.datasets import make_synthetic_videos
+
+def timed(fn):
+    tic = time.perf_counter(); fn(); return time.perf_counter() - tic
+
+out = {}
+for name, tracks, layout in (("openpose18", "keypoints", "auto"), ("box5", "boxes", "box5")):
+    X = make_synthetic_videos(16, n_frames=(400, 480), n_people=(6, 8), tracks=tracks, features=False,
+                              random_state=0)
+    est = STGNF(layout=layout, max_epochs=1, batch_size=256, random_state=0, device="cpu")
+    est.partial_fit(X)  # cuts and caches the windows, builds the net
+    n_train = 2 * len(est.training_objects(X))
+    out[f"stgnf_{name}_train_windows_per_s"] = n_train / timed(lambda: est.partial_fit(X))
+    objects = est.scoring_objects(X)
+    est.score_objects(X, objects)
+    out[f"stgnf_{name}_score_windows_per_s"] = len(objects) / timed(lambda: est.score_objects(X, objects))
+
+rng = np.random.default_rng(0)
+videos = [Video(f"v{i}", 16 * 40, features=rng.normal(size=(40, 10, 2048)).astype(np.float32)) for i in range(32)]
+X = VideoSet(videos)
+y = (rng.random(len(X)) < 0.3).astype(int)
+params = dict(batch_norm="running", iterations_per_epoch=2, max_epochs=1, batch_size=32, random_state=0,
+              device="cpu")
+if "input_scaling" in RTFM().get_params():
+    params["input_scaling"] = "none"
+est = RTFM(**params)
+est.partial_fit(X, y)
+out["rtfm_paper_iterations_per_s"] = 2 / timed(lambda: est.partial_fit(X, y))
+print(json.dumps(out))
+'''
+
+
+def reference_tree(commit: str) -> Path:
+    """A worktree of ``commit`` under the temp folder, made once."""
+    sha = subprocess.run(["git", "rev-parse", "--short", commit], cwd=REPO, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    tree = Path(tempfile.gettempdir()) / f"unsupvad_reference_{sha}"
+    if not (tree / "unsupvad").is_dir():
+        subprocess.run(["git", "worktree", "add", "--detach", "--force", str(tree), sha], cwd=REPO, check=True,
+                       capture_output=True)
+    return tree
+
+
+def measure(tree: Path, threads: int) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    done = subprocess.run([sys.executable, "-c", WORKER, str(threads)], env=env, cwd=tempfile.gettempdir(),
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"measuring {tree} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reference", default="db9fe67", help="commit to compare with (default db9fe67)")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--repeats", type=int, default=2, help="A B pairs per thread count")
+    parser.add_argument("--out", type=Path, default=RESULT)
+    args = parser.parse_args(argv)
+
+    trees = {"reference": reference_tree(args.reference), "current": REPO}
+    runs, tic = [], time.perf_counter()
+    for threads in args.threads:
+        for repeat in range(args.repeats):
+            for name, tree in trees.items():  # A B A B
+                runs.append({"tree": name, "threads": threads, "repeat": repeat, **measure(tree, threads)})
+                print(json.dumps(runs[-1]), flush=True)
+    metrics = [k for k in runs[0] if k.endswith("_per_s")]
+    summary = {}
+    for threads in args.threads:
+        for metric in metrics:
+            med = {name: statistics.median(r[metric] for r in runs if r["tree"] == name and r["threads"] == threads)
+                   for name in trees}
+            summary[f"{metric}@{threads}"] = {**med, "ratio": med["current"] / med["reference"]}
+    result = {"reference": args.reference, "current": subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip(),
+        "summary": summary, "runs": runs, "elapsed_seconds": round(time.perf_counter() - tic, 1)}
+    for key, value in summary.items():
+        print(f"{key:45s} reference {value['reference']:10.1f}  current {value['current']:10.1f}  "
+              f"ratio {value['ratio']:.2f}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()
