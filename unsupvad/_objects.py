@@ -140,12 +140,11 @@ def detection_scores(videos, objects: Objects, scores) -> list[np.ndarray]:
     scores = np.asarray(scores, dtype=np.float64)
     if scores.shape != (len(objects),):
         raise ValueError(f"scores must hold one score per object ({len(objects)}), got shape {scores.shape}")
-    out = []
-    for v, video in enumerate(videos):
-        n_rows = 0 if video.tracks is None else len(video.tracks)
-        best = np.full(n_rows, -np.inf)
-        mine = objects.video == v
-        rows = objects.rows[mine]
-        np.maximum.at(best, rows.reshape(-1), np.repeat(scores[mine], rows.shape[1]))
-        out.append(np.where(np.isneginf(best), np.nan, best))
-    return out
+    n_rows = np.array([0 if video.tracks is None else len(video.tracks) for video in videos], np.int64)
+    offsets = np.r_[0, np.cumsum(n_rows)]
+    best = np.full(int(offsets[-1]), -np.inf)
+    # every video's rows in one array: a row's place is its video's offset plus its index there
+    places = (offsets[objects.video][:, None] + objects.rows).reshape(-1)
+    np.maximum.at(best, places, np.repeat(scores, objects.rows.shape[1]))
+    best[np.isneginf(best)] = np.nan
+    return np.split(best, offsets[1:-1]) if len(n_rows) else []

@@ -47,7 +47,7 @@ def check_wocc(estimator, X=None) -> None:
     AssertionError
         Naming the first rule the model breaks.
     """
-    X = _data(estimator, X)
+    X = _data(X)
     _check_role(estimator, "wocc")
     _check_clone(estimator)
     n = len(estimator.training_objects(X))
@@ -75,7 +75,7 @@ def check_ws(estimator, X=None) -> None:
     AssertionError
         Naming the first rule the model breaks.
     """
-    X = _data(estimator, X)
+    X = _data(X)
     _check_role(estimator, "ws")
     _check_clone(estimator)
     assert model_tags(estimator).positive_bag_size >= 1, "positive_bag_size must be at least 1"
@@ -90,7 +90,7 @@ def check_ws(estimator, X=None) -> None:
 
 
 # ---------------------------------------------------------------------- pieces
-def _data(estimator, X):
+def _data(X):
     if X is not None:
         return X
     from .datasets import make_synthetic_videos
@@ -111,9 +111,14 @@ def _seeded(estimator):
     return est
 
 
+def _y_and_kwargs(fit_args: dict):
+    """``fit_args`` as the positional ``y`` (None for a wOCC) and the keyword arguments of fit/partial_fit."""
+    return fit_args.get("y"), {k: v for k, v in fit_args.items() if k != "y"}
+
+
 def _fit(estimator, X, fit_args: dict):
-    y = fit_args.get("y")
-    return _seeded(estimator).fit(X, y, **{k: v for k, v in fit_args.items() if k != "y"})
+    y, kwargs = _y_and_kwargs(fit_args)
+    return _seeded(estimator).fit(X, y, **kwargs)
 
 
 def _scores(model, X) -> np.ndarray:
@@ -194,11 +199,10 @@ def _check_partial_fit_continues(estimator, X, fit_args: dict) -> None:
     if "max_epochs" not in estimator.get_params(deep=False):
         return
     stepwise = _seeded(estimator)
-    y = fit_args.get("y")
-    rest = {k: v for k, v in fit_args.items() if k != "y"}
+    y, kwargs = _y_and_kwargs(fit_args)
     for _ in range(2):
-        stepwise.partial_fit(X, y, **rest)
-    whole = _seeded(estimator).set_params(max_epochs=2).fit(X, y, **rest)
+        stepwise.partial_fit(X, y, **kwargs)
+    whole = _seeded(estimator).set_params(max_epochs=2).fit(X, y, **kwargs)
     np.testing.assert_allclose(_scores(stepwise, X), _scores(whole, X), rtol=1e-5, atol=1e-7,
                                err_msg="two partial_fit calls must train as fit(max_epochs=2)")
 

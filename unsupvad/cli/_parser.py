@@ -6,12 +6,9 @@ import argparse
 import textwrap
 from pathlib import Path
 
+from ..datasets._folders import TRACK_FORMATS
+
 MODEL_SUFFIX = ".uvad"
-
-
-TRACK_FORMATS = ("mot", "alphapose")
-
-
 FEATURE_FORMATS = ("rtfm",)
 
 

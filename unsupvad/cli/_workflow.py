@@ -23,9 +23,7 @@ def _track_format(path: Path, fmt: str) -> str:
 
     if fmt in FEATURE_FORMATS:
         raise ValueError(f"--format {fmt} reads --features, not --tracks")
-    if fmt == "auto" and not path.exists():
-        raise FileNotFoundError(f"track file or folder not found: {path}")
-    return guess_track_format(path, fmt)
+    return guess_track_format(path, fmt)  # 'auto' on a missing path: FileNotFoundError
 
 
 def read_videos(tracks=None, features=None, fmt="auto", frames=None, split=None, frame_size=None):
