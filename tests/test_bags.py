@@ -5,7 +5,7 @@ import pytest
 import torch
 from _helpers import random_feature_videos
 
-from unsupvad.models import _bag_sampling, _bags
+from unsupvad.models import _bags
 from unsupvad.models._bag_sampling import (
     BagPairs,
     BagStream,
@@ -16,6 +16,7 @@ from unsupvad.models._bag_sampling import (
     video_segments,
 )
 from unsupvad.models._mil import MIL
+from unsupvad.models._rtfm import RTFM
 
 
 def _rng(seed=0):
@@ -109,13 +110,13 @@ def test_video_segments_is_rtfm_resampling():
     np.testing.assert_allclose(video_segments(short, 4), [[1.0], [1.0], [3.0], [3.0]])
 
 
-def test_snippet_bank_preloaded_and_lazy_agree(monkeypatch):
+def test_snippet_bank_preloaded_and_lazy_agree():
     X = random_feature_videos([5, 3, 7], d=4, crops=2)[np.array([12, 0, 4, 9, 3])]
     positions = np.array([4, 0, 0, 2, 3])
     eager = SnippetBank(X).take(positions)
-    monkeypatch.setattr(_bag_sampling, "PRELOAD_BYTES", 0)
-    lazy = SnippetBank(X)
-    assert lazy._data is None
+    assert SnippetBank(X, max_bytes=5 * 2 * 4 * 4).preloaded  # exactly the budget
+    lazy = SnippetBank(X, max_bytes=5 * 2 * 4 * 4 - 1)
+    assert not lazy.preloaded and lazy._data is None
     np.testing.assert_array_equal(lazy.take(positions), eager)
     np.testing.assert_array_equal(eager, X.features()[positions])
     flat = SnippetBank(random_feature_videos([2, 2], d=4)).take(np.array([1]))
@@ -218,3 +219,16 @@ def test_rms_scaling_keeps_sign_and_direction():
     np.testing.assert_allclose(scale, np.sqrt((rows**2).mean()), rtol=1e-5)
     with pytest.raises(ValueError, match="input_scaling"):
         _bags.input_scaling(X, "minmax")
+
+
+@pytest.mark.parametrize("model", [MIL, RTFM])
+def test_feature_memory_budget_changes_where_bags_come_from_not_the_result(model):
+    X = random_feature_videos([12, 10, 9], d=6)
+    y = (np.arange(len(X)) % 4 == 0).astype(int)
+    small = {"branch_dim": 8, "head_dims": (8, 4)} if model is RTFM else {"hidden_dims": (8, 4)}
+    fits = [model(**small, iterations_per_epoch=3, feature_cache_bytes=budget, device="cpu", random_state=0)
+            .fit(X, y) for budget in (2**30, 0)]
+    banks = [fit._videoset_cache().get("bags", ("pseudo", "cpu", budget), X, lambda: None)
+             for fit, budget in zip(fits, (2**30, 0))]
+    assert banks[0].preloaded and not banks[1].preloaded
+    np.testing.assert_array_equal(fits[0].score_snippets(X), fits[1].score_snippets(X))

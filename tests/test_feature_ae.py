@@ -110,3 +110,18 @@ def test_scores_do_not_depend_on_the_batch_they_are_computed_in():
     full = est.score_snippets(X)
     for idx in (np.arange(3), np.array([69, 5, 41]), np.arange(0, 70, 7)):
         np.testing.assert_allclose(est.score_snippets(X[idx]), full[idx], rtol=1e-12)  # sklearn asks 1e-7
+
+
+@pytest.mark.parametrize("crops", [None, 3])
+def test_moments_and_scores_read_block_by_block_equal_the_whole_array(monkeypatch, crops):
+    X = random_feature_videos([40, 33, 27], d=12, crops=crops)
+    whole = FeatureAE(max_epochs=2, random_state=0).fit(X)
+    import unsupvad.models._feature_ae as feature_ae
+
+    monkeypatch.setattr(feature_ae.flat_blocks, "__defaults__", (7,))  # blocks of 7 snippets
+    blocks = FeatureAE(max_epochs=2, random_state=0).fit(X)
+    feats = X.features()
+    feats = feats.mean(1) if crops else feats
+    np.testing.assert_array_equal(blocks.mean_, feats.mean(0))
+    np.testing.assert_array_equal(blocks.scale_, feats.std(0) + np.float32(1e-6))
+    np.testing.assert_array_equal(blocks.score_snippets(X), whole.score_snippets(X))

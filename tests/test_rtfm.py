@@ -422,3 +422,37 @@ def test_input_scaling_is_learned_once_and_saved_in_the_network_state():
     est.partial_fit(other, np.r_[1, 0, 0, 0, 0])  # continuing: the training set's statistics are kept
     np.testing.assert_allclose(est.net_.module_.input_norm.mean.numpy(), rows.mean(0), rtol=1e-5)
     assert {"input_norm.mean", "input_norm.scale"} <= set(est.net_.module_.state_dict())
+
+
+# ---------------------------------------------------------------------- reduced precision
+def test_bfloat16_network_runs_its_products_in_bfloat16_and_returns_float32():
+    torch.manual_seed(0)
+    net = RTFMNet(16, branch_dim=8, head_dims=(8, 4), precision="bfloat16")
+    seen = []
+    net.mtn.dilated[0][0].register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+    scores, magnitudes, features = net(torch.randn(2, 4, 1, 16), torch.randn(2, 4, 1, 16))
+    assert seen == [torch.bfloat16]
+    assert scores.dtype == magnitudes.dtype == features.dtype == torch.float32
+    with pytest.raises(ValueError, match="precision must be one of"):
+        RTFMNet(16, precision="float16")
+
+
+def test_bfloat16_scores_are_close_to_float32_with_the_same_weights():
+    X = random_feature_videos([30, 25], d=32)
+    est = _fit(X, random_snippet_labels(X), max_epochs=2)
+    full = est.score_snippets(X)
+    est.net_.module_.precision = "bfloat16"
+    reduced = est.score_snippets(X)
+    assert not np.array_equal(full, reduced)  # bfloat16 really ran
+    np.testing.assert_allclose(reduced, full, atol=2e-2)
+    assert np.corrcoef(full, reduced)[0, 1] > 0.99
+
+
+def test_bfloat16_training_is_deterministic_and_learns():
+    X = make_synthetic_videos(8, tracks=None, n_features=64, random_state=0)
+    y = X.snippet_labels()
+    a = RTFM(precision="bfloat16", max_epochs=3, random_state=0, device="cpu").fit(X, y)
+    b = RTFM(precision="bfloat16", max_epochs=3, random_state=0, device="cpu").fit(X, y)
+    np.testing.assert_array_equal(a.score_snippets(X), b.score_snippets(X))
+    assert a.net_.module_.precision == "bfloat16"
+    assert roc_auc_score(y, a.score_snippets(X)) > 0.8

@@ -21,7 +21,6 @@ import torch
 from .._videoset import VideoSet
 
 N_TOP = 3
-PRELOAD_BYTES = 2**30
 
 
 # ---------------------------------------------------------------------- bag sampling
@@ -211,16 +210,17 @@ def _with_crop_axis(features: np.ndarray) -> np.ndarray:
 class SnippetBank:
     """Features of the selected snippets of a VideoSet, ``(crops, D)`` each, fetched by sample position.
 
-    Loaded once as one tensor on ``device`` when they fit in
-    ``PRELOAD_BYTES``, so bags are gathered there; otherwise read from the
-    videos' (possibly memory-mapped) arrays on demand.
+    Loaded once as one tensor on ``device`` when they fit in ``max_bytes``
+    (float32), so bags are gathered there; otherwise read from the videos'
+    (possibly memory-mapped) arrays on demand, bag by bag.
     """
 
-    def __init__(self, X: VideoSet, device: torch.device | str | None = None):
+    def __init__(self, X: VideoSet, device: torch.device | str | None = None, max_bytes: int = 2**30):
         self.X = X
         per = int(np.prod(X.shape[1:]))
         self._data = None
-        if len(X) * per * 4 <= PRELOAD_BYTES:
+        self.preloaded = len(X) * per * 4 <= max_bytes
+        if self.preloaded:
             features = np.ascontiguousarray(_with_crop_axis(X.features()), dtype=np.float32)
             self._data = torch.as_tensor(features, device=device)
         self._video = X.snippet_video

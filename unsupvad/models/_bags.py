@@ -114,6 +114,7 @@ BAG_PARAMETER_CONSTRAINTS = {
     "batch_size": [Interval(Integral, 1, None, closed="left")],
     "iterations_per_epoch": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
     "min_iterations": [Interval(Integral, 1, None, closed="left")],
+    "feature_cache_bytes": [Interval(Integral, 0, None, closed="left")],
     "input_scaling": [StrOptions({"standard", "rms", "none"})],
     "max_epochs": [Interval(Integral, 1, None, closed="left")],
     "lr": [Interval(Real, 0, None, closed="neither")],
@@ -301,7 +302,9 @@ class BagTrainingMixin(CachesPerVideoSet, SnippetScoresMixin):
         if self.mode == "video":
             return self._videoset_cache().get("bags", ("video", self._bag_size()), X,
                                               lambda: SegmentBank(X, self._bag_size()))
-        return self._videoset_cache().get("bags", ("pseudo", device), X, lambda: SnippetBank(X, device))
+        budget = int(self.feature_cache_bytes)
+        return self._videoset_cache().get("bags", ("pseudo", device, budget), X,
+                                          lambda: SnippetBank(X, device, budget))
 
     def _bag_size(self) -> int:
         """``bag_size`` as a number (a subclass resolves ``'auto'`` in ``_auto_bag_size``)."""

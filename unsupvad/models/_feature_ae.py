@@ -21,6 +21,36 @@ from ._base import (
 from ._wocc import WeightedOneClassModel
 
 SCORE_BATCH = 8192
+READ_BLOCK = 8192
+"""Snippets read into memory at a time (features may be memory-mapped and larger than memory)."""
+
+
+def flat_blocks(X: VideoSet, size: int = READ_BLOCK):
+    """``(start, block)`` over the selected snippets: their features, crops averaged, ``size`` rows at a time."""
+    for a in range(0, len(X), size):
+        feats = X[a: a + size].features()
+        yield a, feats.mean(axis=1) if feats.ndim == 3 else feats
+
+
+def _running_sum(total: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``total`` plus the rows, added one after another in float32 (numpy's own order along axis 0)."""
+    return np.add.reduce(np.concatenate([total[None], rows]), axis=0)
+
+
+def flat_moments(X: VideoSet) -> tuple[np.ndarray, np.ndarray]:
+    """Per-dimension float32 mean and standard deviation of :func:`flat_blocks`, in two passes.
+
+    Equal to ``feats.mean(0)`` and ``feats.std(0)`` of the whole array
+    (same float32 sums in the same order), with one block in memory.
+    """
+    total = np.zeros(X.shape[-1], np.float32)
+    for _, block in flat_blocks(X):
+        total = _running_sum(total, block)
+    mean = total / np.float32(len(X))
+    squares = np.zeros_like(total)
+    for _, block in flat_blocks(X):
+        squares = _running_sum(squares, (block - mean) ** 2)
+    return mean, np.sqrt(squares / np.float32(len(X)))
 
 
 class _AutoEncoder(nn.Module):
@@ -144,10 +174,9 @@ class FeatureAE(WeightedOneClassModel, BaseEstimator):
         return as_videoset(X, need="features", what="FeatureAE")
 
     def _setup(self, X: VideoSet) -> None:
-        feats = self._flat(X)
-        self.n_features_in_ = feats.shape[1]
-        self.mean_ = feats.mean(0)
-        self.scale_ = feats.std(0) + 1e-6
+        self.n_features_in_ = int(X.shape[-1])
+        self.mean_, std = flat_moments(X)
+        self.scale_ = std + np.float32(1e-6)
 
     def _build_net(self) -> WeightedReconstructionNet:
         """The uninitialised skorch net for ``n_features_in_`` on ``device_`` (also used to load model files)."""
@@ -171,25 +200,23 @@ class FeatureAE(WeightedOneClassModel, BaseEstimator):
     def _training_scores(self, X: VideoSet) -> np.ndarray:
         return self._reconstruction_error(self._standardised(X))
 
-    def _flat(self, X: VideoSet) -> np.ndarray:
-        feats = X.features()
-        return feats.mean(axis=1) if feats.ndim == 3 else feats
-
     def _standardised(self, X: VideoSet) -> np.ndarray:
-        feats = self._flat(X)
-        if feats.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {feats.shape[1]} features, but FeatureAE is expecting "
+        """The crop-averaged features standardised with ``mean_``/``scale_``, float32, built block by block."""
+        if X.shape[-1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[-1]} features, but FeatureAE is expecting "
                              f"{self.n_features_in_} features as input")
-        return ((feats - self.mean_) / self.scale_).astype(np.float32)
+        out = np.empty((len(X), self.n_features_in_), np.float32)
+        for a, block in flat_blocks(X):
+            out[a: a + len(block)] = (block - self.mean_) / self.scale_
+        return out
 
     def _reconstruction_error(self, feats: np.ndarray) -> np.ndarray:
         """Mean squared reconstruction error per row, computed in float64 (batch-shape invariant)."""
         module = float64_copy(self.net_.module_)
-        x = torch.as_tensor(feats, dtype=torch.float64, device=self.device_)
         out = np.empty(len(feats), np.float64)
         with torch.no_grad():
             for a in range(0, len(feats), SCORE_BATCH):
-                block = x[a: a + SCORE_BATCH]
+                block = torch.as_tensor(feats[a: a + SCORE_BATCH], dtype=torch.float64, device=self.device_)
                 out[a: a + len(block)] = ((module(block) - block) ** 2).mean(dim=1).cpu().numpy()
         return out
 

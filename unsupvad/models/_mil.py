@@ -145,6 +145,8 @@ class MIL(BagTrainingMixin, OutlierMixin, BaseEstimator):
         when trained much longer.
     lr : float, default=1e-3
     weight_decay : float, default=5e-4
+    feature_cache_bytes : int, default=2**30
+        Memory budget of the training features, as for :class:`RTFM`.
     contamination : 'auto' or float, default='auto'
         ``'auto'``: outlier when the score exceeds 0.5.
     random_state : int, RandomState or None, default=None
@@ -177,7 +179,8 @@ class MIL(BagTrainingMixin, OutlierMixin, BaseEstimator):
     def __init__(self, *, hidden_dims=(512, 32), dropout=0.6, smoothness=8e-5, sparsity=8e-5,
                  bag_size="auto", bag_sampling="random", mode="pseudo", batch_size=32,
                  iterations_per_epoch="auto", min_iterations=10, input_scaling="rms", max_epochs=20, lr=1e-3,
-                 weight_decay=5e-4, contamination="auto", random_state=None, device="auto", verbose=0):
+                 weight_decay=5e-4, feature_cache_bytes=2**30, contamination="auto", random_state=None, device="auto",
+                 verbose=0):
         self.hidden_dims = hidden_dims
         self.dropout = dropout
         self.smoothness = smoothness
@@ -192,6 +195,7 @@ class MIL(BagTrainingMixin, OutlierMixin, BaseEstimator):
         self.max_epochs = max_epochs
         self.lr = lr
         self.weight_decay = weight_decay
+        self.feature_cache_bytes = feature_cache_bytes
         self.contamination = contamination
         self.random_state = random_state
         self.device = device

@@ -140,6 +140,22 @@ class RTFM(BagTrainingMixin, OutlierMixin, BaseEstimator):
     lr : float, default=1e-3
     weight_decay : float, default=5e-4
         Adam's (coupled) L2 penalty: the paper's value; the code uses 5e-3.
+    precision : {'float32', 'bfloat16'}, default='float32'
+        Arithmetic of the network's convolutions, products and linear layers
+        in training and scoring. ``'bfloat16'`` (opt-in) runs them under
+        :func:`torch.autocast` in bfloat16, on CPU and CUDA; the weights,
+        optimiser, input standardisation, loss and scores stay float32.
+        Measured in ``benchmarks/model_speed.py`` (speed) and
+        ``benchmarks/rtfm_precision.py`` (scores and frame AUC); see
+        :doc:`/deviations`.
+    feature_cache_bytes : int, default=2**30
+        Memory budget of the training features. A training set whose
+        features fit in it (float32, crops included: about 50,000 1-crop or
+        13,000 10-crop 2048-d snippets for the default 1 GiB) is copied once
+        into one tensor on ``device`` and every bag is gathered there; a
+        larger one stays where it is (a memory map stays a memory map) and
+        each batch of bags is read from the videos' arrays, so memory stays
+        bounded by a batch. Both give the same bags and the same result.
     contamination : 'auto' or float, default='auto'
         ``'auto'``: a snippet is an outlier when its score exceeds 0.5
         (``offset_ = -0.5``); a float: the share of training snippets
@@ -183,14 +199,15 @@ class RTFM(BagTrainingMixin, OutlierMixin, BaseEstimator):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "selection_dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_norm": [StrOptions({"running", "precise"})],
+        "precision": [StrOptions({"float32", "bfloat16"})],
     }
 
     def __init__(self, *, k=3, margin=100.0, loss="paper", normal_magnitude_term=False, smoothness=8e-4,
                  sparsity="auto", branch_dim=512, head_dims=(512, 128), dropout=0.7,
                  selection_dropout=0.7, input_scaling="standard", batch_norm="precise", bag_size=16,
                  bag_sampling="random", mode="pseudo", batch_size=32, iterations_per_epoch="auto", min_iterations=10,
-                 max_epochs=20, lr=1e-3, weight_decay=5e-4, contamination="auto", random_state=None, device="auto",
-                 verbose=0):
+                 max_epochs=20, lr=1e-3, weight_decay=5e-4, precision="float32", feature_cache_bytes=2**30,
+                 contamination="auto", random_state=None, device="auto", verbose=0):
         self.k = k
         self.margin = margin
         self.loss = loss
@@ -212,6 +229,8 @@ class RTFM(BagTrainingMixin, OutlierMixin, BaseEstimator):
         self.max_epochs = max_epochs
         self.lr = lr
         self.weight_decay = weight_decay
+        self.precision = precision
+        self.feature_cache_bytes = feature_cache_bytes
         self.contamination = contamination
         self.random_state = random_state
         self.device = device
@@ -219,7 +238,7 @@ class RTFM(BagTrainingMixin, OutlierMixin, BaseEstimator):
 
     def _module_spec(self, n_features: int):
         return RTFMNet, {"n_features": n_features, "branch_dim": self.branch_dim,
-                         "head_dims": tuple(self.head_dims), "dropout": self.dropout}
+                         "head_dims": tuple(self.head_dims), "dropout": self.dropout, "precision": self.precision}
 
     def _criterion_spec(self):
         sparse = self.sparsity

@@ -10,6 +10,13 @@ from ._bags import FeatureStandardizer
 
 SCORE_CHUNK = 1024
 HALO = 5
+PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16}
+
+
+def compute_precision(x: torch.Tensor, precision: str):
+    """The autocast context of ``precision`` on ``x``'s device (a no-op for ``'float32'``)."""
+    dtype = PRECISIONS[precision]
+    return torch.autocast(x.device.type, dtype=dtype, enabled=dtype is not None)
 
 
 # ---------------------------------------------------------------------- network
@@ -88,6 +95,10 @@ class RTFMNet(nn.Module):
         Hidden widths of the classifier (then one output, sigmoid).
     dropout : float, default=0.7
         Dropout on the MTN output and after each hidden classifier layer.
+    precision : {'float32', 'bfloat16'}, default='float32'
+        ``'bfloat16'`` runs the MTN and the classifier under
+        :func:`torch.autocast` (convolutions, products and linear layers in
+        bfloat16); the input standardisation and every output stay float32.
 
     Notes
     -----
@@ -97,8 +108,12 @@ class RTFMNet(nn.Module):
     its buffers are set, see :class:`RTFM`'s ``input_scaling``).
     """
 
-    def __init__(self, n_features: int, branch_dim: int = 512, head_dims=(512, 128), dropout: float = 0.7):
+    def __init__(self, n_features: int, branch_dim: int = 512, head_dims=(512, 128), dropout: float = 0.7,
+                 precision: str = "float32"):
         super().__init__()
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {precision!r}")
+        self.precision = precision
         self.input_norm = FeatureStandardizer(n_features)
         self.mtn = MultiScaleTemporalNet(n_features, branch_dim)
         self.drop = nn.Dropout(dropout)
@@ -115,13 +130,17 @@ class RTFMNet(nn.Module):
 
     def context(self, x: torch.Tensor) -> torch.Tensor:
         """Non-local context of per-crop sequence chunks ``(n, T, D)``; contexts of chunks add up."""
-        return self.mtn.context(self.input_norm(x).transpose(1, 2))
+        x = self.input_norm(x)
+        with compute_precision(x, self.precision):
+            return self.mtn.context(x.transpose(1, 2)).float()
 
     def sequences(self, x: torch.Tensor, context=None, length=None) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-crop sequences ``(n, T, D)`` → post-dropout features ``(n, T, D)`` and scores ``(n, T)``."""
         x = self.input_norm(x)
-        features = self.drop(self.mtn(x.transpose(1, 2), context, length).transpose(1, 2))
-        return features, self.head(features).squeeze(-1)
+        with compute_precision(x, self.precision):
+            features = self.drop(self.mtn(x.transpose(1, 2), context, length).transpose(1, 2))
+            scores = self.head(features).squeeze(-1)
+        return features.float(), scores.float()
 
     def forward(self, pos: torch.Tensor, neg: torch.Tensor):
         """Positive and negative bags ``(B, C, crops, D)`` → scores, magnitudes, features.

@@ -127,6 +127,7 @@ class WeightedOneClassModel(TrainingLabelsMixin, SnippetScoresMixin, OutlierMixi
             with torch_seeded(self._seed + self._EPOCH_SEED_OFFSET + self.n_epochs_, self.device_):
                 self.net_.partial_fit(data, y=None, epochs=1)
             self.n_epochs_ += 1
+        del data  # the training copy goes before scoring makes its own (large feature sets)
         self.decision_scores_ = np.asarray(self._training_scores(X), dtype=np.float64)
         share = AUTO_CONTAMINATION if self.contamination == "auto" else self.contamination
         self.offset_ = offset_at(self.decision_scores_, share)
