@@ -463,3 +463,36 @@ def test_default_models_are_the_papers_pair(tmp_path):
     path = tmp_path / "default.uvad"
     save_model(model, path)
     np.testing.assert_array_equal(load_model(path).score_snippets(X), model.score_snippets(X))
+
+
+class OwnScoresWOCC(GaussianWOCC):
+    """A wOCC that keeps its own training scores, deliberately the reverse of what it rescores."""
+
+    def partial_fit(self, X, y=None, sample_weight=None):
+        super().partial_fit(X, y, sample_weight)
+        self.decision_scores_ = -self.score_snippets(X) if self.reverse_own else self.score_snippets(X)[:-1]
+        return self
+
+    def __init__(self, reverse_own=True, random_state=None, device="cpu"):
+        self.reverse_own = reverse_own
+        super().__init__(random_state=random_state, device=device)
+
+
+@pytest.mark.parametrize("wocc_scoring", ["training", "rescore"])
+def test_pseudo_labels_come_from_the_woccs_own_training_scores_or_a_rescoring(wocc_scoring):
+    X = make_videos()
+    model = InterleavedVAD(OwnScoresWOCC(), CentroidWS(), wocc_scoring=wocc_scoring, module_steps=1, max_modules=1,
+                           random_state=0, device="cpu").fit(X)
+    used = -model.wocc_.score_snippets(X) if wocc_scoring == "training" else model.wocc_.score_snippets(X)
+    top = np.argsort(-used, kind="stable")[: model.thresholds_[0]]
+    np.testing.assert_array_equal(np.flatnonzero(model.ws_.received_labels_[-1]), np.sort(top))
+
+
+def test_own_training_scores_of_the_wrong_length_are_refused_and_a_wocc_without_them_is_rescored():
+    X = make_videos()
+    with pytest.raises(ValueError, match=r"decision_scores_ has shape \(239,\).*240 snippets.*'rescore'"):
+        InterleavedVAD(OwnScoresWOCC(reverse_own=False), CentroidWS(), module_steps=1, max_modules=1,
+                       random_state=0, device="cpu").fit(X)
+    plain = make_model(module_steps=1, max_modules=1).fit(X)  # GaussianWOCC has no decision_scores_
+    rescored = make_model(module_steps=1, max_modules=1, wocc_scoring="rescore").fit(X)
+    np.testing.assert_array_equal(plain.ws_.received_labels_[-1], rescored.ws_.received_labels_[-1])

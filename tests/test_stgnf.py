@@ -284,6 +284,9 @@ def test_pyod_training_attributes(fitted, poses):
     np.testing.assert_array_equal(fitted.labels_, fitted.decision_scores_ > fitted.threshold_)
     share = fitted.labels_.mean()
     assert 0 < share <= 0.15  # contamination 'auto': a tenth, up to ties
+    # the training windows' scores are the scores at stride train_stride (what InterleavedVAD's loop reads)
+    same_stride = clone(fitted).set_params(score_stride=fitted.train_stride).fit(poses)
+    np.testing.assert_array_equal(same_stride.decision_scores_, same_stride.score_snippets(poses))
 
 
 def test_snippet_scores_are_the_mean_of_touching_objects(fitted, poses):
@@ -521,3 +524,25 @@ def test_score_detections_brute_force(fitted, poses):
             holding = [i for i in mine if row in objects.rows[i]]
             expected = max(scores[holding]) if holding else np.nan
             np.testing.assert_equal(detections[v][row], expected)
+
+
+def test_training_with_multi_tensor_kernels_equals_the_per_tensor_loop(monkeypatch, boxes):
+    """Adam's foreach update and the foreach gradient clipping give the same weights as skorch's defaults."""
+    from skorch.callbacks import GradientNormClipping
+
+    from unsupvad.models import _stgnf
+
+    def fit(build):
+        monkeypatch.setattr(_stgnf.STGNF, "_build_net", build)
+        est = STGNF(**TINY, layout="box5", grad_clip=0.05, random_state=0).fit(boxes)
+        return [p.detach().clone() for p in est.net_.module_.parameters()]
+
+    def per_tensor(self):
+        net = build(self)
+        net.set_params(optimizer__foreach=False, callbacks__grad_clip=GradientNormClipping(self.grad_clip))
+        return net
+
+    build = _stgnf.STGNF._build_net
+    fast = fit(build)
+    slow = fit(per_tensor)
+    assert all(torch.equal(a, b) for a, b in zip(fast, slow, strict=True))

@@ -117,6 +117,18 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
         videos are fixed as normal.
     scorer : {'ws', 'wocc'}, default='ws'
         Which fitted model scores new videos (the paper reports both).
+    wocc_scoring : {'training', 'rescore'}, default='training'
+        Which wOCC scores of the training snippets Eq. 3 (the pseudo-labels)
+        and Eq. 8 (the top sets A_j) read after every wOCC step.
+        ``'training'``: the scores the wOCC computed of its own training
+        snippets at the end of its epoch (its ``decision_scores_``): for
+        :class:`~unsupvad.STGNF` those of its training windows (stride
+        ``train_stride``, 6), for :class:`~unsupvad.FeatureAE` exactly
+        ``score_snippets(X)``. ``'rescore'``: ``score_snippets(X)`` once
+        more, STG-NF at ``score_stride`` (1 by default, the official code's
+        ``train_test`` pass over about six times as many windows). A wOCC
+        without ``decision_scores_`` is always rescored. New videos are
+        scored the same way with either (see :doc:`/deviations`).
     ensemble : {'modules', 'last'}, default='modules'
         Which models score new videos. ``'last'`` (the paper): the models of
         the last module. ``'modules'``: the final models of every module
@@ -227,6 +239,7 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
         "first_change": [StrOptions({"paper", "official"})],
         "supervision": [StrOptions({"none", "video"})],
         "scorer": [StrOptions({"ws", "wocc"})],
+        "wocc_scoring": [StrOptions({"training", "rescore"})],
         "ensemble": [StrOptions({"modules", "last"})],
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "device": [str],
@@ -238,8 +251,8 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
     def __init__(self, wocc=None, ws=None, *, initial_ratio=0.15, stop_ratio=0.1, max_modules=6, module_steps="auto",
                  convergence_tol=0.02, max_module_steps=10, init="beta", beta=(1, 5), weight_rule="centre",
                  weight_floor=1e-3, weighted=True, adaptive_threshold=True, first_change="paper", supervision="none",
-                 scorer="ws", ensemble="modules", contamination="auto", device="auto", random_state=None, verbose=0,
-                 callbacks=None):
+                 scorer="ws", wocc_scoring="training", ensemble="modules", contamination="auto", device="auto",
+                 random_state=None, verbose=0, callbacks=None):
         self.wocc = wocc
         self.ws = ws
         self.initial_ratio = initial_ratio
@@ -257,6 +270,7 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
         self.first_change = first_change
         self.supervision = supervision
         self.scorer = scorer
+        self.wocc_scoring = wocc_scoring
         self.ensemble = ensemble
         self.contamination = contamination
         self.device = device
@@ -443,7 +457,7 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
             tic = time.perf_counter()
             training_weight = 1.0 - w
             wocc.partial_fit(X, sample_weight=training_weight.cpu().numpy())
-            wocc_raw = np.asarray(wocc.score_snippets(X), dtype=np.float64)
+            wocc_raw = self._wocc_training_scores(wocc, X)
             wocc_scores = torch.as_tensor(wocc_raw, dtype=torch.float32, device=self.device_)
             record["wocc_seconds"] = time.perf_counter() - tic
             top_sets.append(self._top_set(wocc_scores, candidates))
@@ -463,6 +477,17 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
                     and record["weight_change"] <= self.convergence_tol):
                 break
         return wocc, ws, w, top_sets, {"wocc": wocc_raw, "ws": ws_raw}
+
+    def _wocc_training_scores(self, wocc, X) -> np.ndarray:
+        """The wOCC's scores of the training snippets after its step, as ``wocc_scoring`` says."""
+        own = getattr(wocc, "decision_scores_", None) if self.wocc_scoring == "training" else None
+        if own is None:
+            return np.asarray(wocc.score_snippets(X), dtype=np.float64)
+        own = np.asarray(own, dtype=np.float64)
+        if own.shape != (len(X),):
+            raise ValueError(f"{type(wocc).__name__}.decision_scores_ has shape {own.shape}, but the training set "
+                             f"has {len(X)} snippets: use wocc_scoring='rescore' for this wOCC")
+        return own
 
     @staticmethod
     def _ws_extras(ws, wocc_scores: torch.Tensor) -> dict:

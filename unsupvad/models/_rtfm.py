@@ -150,7 +150,7 @@ class RTFM(BagTrainingMixin, OutlierMixin, BaseEstimator):
         :doc:`/deviations`.
     feature_cache_bytes : int, default=2**30
         Memory budget of the training features. A training set whose
-        features fit in it (float32, crops included: about 50,000 1-crop or
+        features fit in it (float32, crops included: about 130,000 1-crop or
         13,000 10-crop 2048-d snippets for the default 1 GiB) is copied once
         into one tensor on ``device`` and every bag is gathered there; a
         larger one stays where it is (a memory map stays a memory map) and
