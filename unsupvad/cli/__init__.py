@@ -1,4 +1,4 @@
-"""The ``unsupvad`` command: demo, fit, score, evaluate and plot, a thin shell over the Python API.
+"""The ``unsupvad`` command: demo, extract, fit, score, evaluate and plot, a thin shell over the Python API.
 
 Every command reads files with :mod:`unsupvad.datasets`, fits and scores with
 :class:`~unsupvad.InterleavedVAD`, evaluates with :mod:`unsupvad.metrics`,

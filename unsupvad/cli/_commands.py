@@ -202,5 +202,14 @@ def _cmd_plot(args) -> None:
     print(f"saved {', '.join(saved)} in {args.out}")
 
 
-COMMANDS = {"demo": _cmd_demo, "fit": _cmd_fit, "score": _cmd_score, "evaluate": _cmd_evaluate, "plot": _cmd_plot}
+def _cmd_extract(args) -> None:
+    from ._extract import run_extract
+
+    check_output_path(args.out, "--out", folder=True)
+    _set_threads(args.threads)
+    run_extract(args, progress=_progress_wanted() and not args.quiet)
+
+
+COMMANDS = {"demo": _cmd_demo, "extract": _cmd_extract, "fit": _cmd_fit, "score": _cmd_score,
+            "evaluate": _cmd_evaluate, "plot": _cmd_plot}
 

@@ -144,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "(InterleavedVAD)."),
         epilog=INPUT_HELP + "\n" + OUTPUT_HELP + "\n" + MODEL_HELP
         + "\nexample:\n  unsupvad demo --out demo/\n"
+          "  unsupvad extract videos/ --out features/ --extractor i3d_r50.pt   # needs unsupvad[video]\n"
           "  unsupvad fit --tracks train/ --frames videos.csv --out model.uvad\n"
           "  unsupvad score model.uvad test/ --frames videos.csv --out scores.csv --plot plots/\n"
           "  unsupvad evaluate scores.csv --gt gt/test/\n",
@@ -151,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--traceback", action="store_true", help="show the full traceback of an error")
     parser.add_argument("--version", action="version", version=f"unsupvad {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add_command in (_add_demo, _add_fit, _add_score, _add_evaluate, _add_plot):
+    for add_command in (_add_demo, _add_extract, _add_fit, _add_score, _add_evaluate, _add_plot):
         add_command(sub)
     return parser
 
@@ -174,6 +175,63 @@ def _add_demo(sub) -> None:
     demo.add_argument("--max-modules", type=_positive_int, default=3, metavar="N",
                       help="upper bound on the modules (default 3)")
     _add_runtime(demo, threads_default=1)
+
+
+def _rgb_triple(text: str) -> tuple[float, float, float]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3:
+        raise argparse.ArgumentTypeError(f"expected three numbers R,G,B, e.g. 0.45,0.45,0.45, got {text!r}")
+    return values
+
+
+EXTRACT_HELP = """\
+the recipe (I3D, Kinetics): 16 consecutive frames per snippet (snippet i = frames 16i..16i+15; the
+last, partial snippet repeats its last frame), shorter side resized to 256 (bilinear), 10 crops of
+224x224 (top-left, top-right, bottom-left, bottom-right, centre, then the same five mirrored) or
+the centre crop (--crops 1), RGB in [0, 1] normalised by --mean and --std (default 0.45 and 0.225,
+the usual Kinetics I3D-ResNet50 constants: use your checkpoint's).
+extractor (--extractor): a TorchScript file (torch.jit.save), or package.module:callable (called
+without arguments, returns an nn.Module or a callable), mapping clips (batch, 3, 16, 224, 224) to
+features (batch, D); nothing is downloaded, and both run code from where they point: use only
+what you trust. tiny: an untrained 32-feature network, for trial runs only (meaningless features).
+outputs: DIR/<video>_i3d.npy, (T, 10, D) or (T, D) float32 with T = ceil(n_frames / 16), and
+DIR/videos.csv (video,n_frames,width,height,fps; rows of earlier runs into DIR are kept).
+
+example:
+  unsupvad extract videos/ --out features/ --extractor i3d_r50.pt --device cuda
+  unsupvad fit --features features/ --frames features/videos.csv --out model.uvad
+"""
+
+
+def _add_extract(sub) -> None:
+    extract = sub.add_parser(
+        "extract", formatter_class=_Formatter, help="snippet features of video files (needs unsupvad[video])",
+        description=_wrap("Decode video files (PyAV: pip install \"unsupvad[video]\") and write one RTFM "
+                          "feature file per video, one row per 16-frame snippet, with the I3D recipe below and "
+                          "your feature extractor; then fit on them with --features DIR --frames DIR/videos.csv.",
+                          "A finished video is skipped when run again (its file is complete and of the right "
+                          "shape); files are written whole or not at all, so an interrupted run resumes."),
+        epilog=EXTRACT_HELP)
+    extract.add_argument("videos", nargs="+", type=Path, metavar="VIDEO_OR_FOLDER",
+                         help="video files, or folders of them (.mp4, .avi, .mkv, .mov, ...; not searched deeper)")
+    extract.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the feature files")
+    extract.add_argument("--extractor", required=True, metavar="SPEC|tiny",
+                         help="TorchScript file, package.module:callable, or tiny (untrained, for trials)")
+    extract.add_argument("--crops", type=int, choices=(10, 1), default=10,
+                         help="10 (default): corners, centre and mirror images, (T, 10, D); 1: centre, (T, D)")
+    extract.add_argument("--batch-size", type=_positive_int, default=20, metavar="N",
+                         help="clips per call of the extractor (default 20); memory grows with it")
+    extract.add_argument("--mean", type=_rgb_triple, default=(0.45, 0.45, 0.45), metavar="R,G,B",
+                         help="per-channel mean of RGB in [0, 1] (default 0.45,0.45,0.45)")
+    extract.add_argument("--std", type=_rgb_triple, default=(0.225, 0.225, 0.225), metavar="R,G,B",
+                         help="per-channel standard deviation (default 0.225,0.225,0.225)")
+    extract.add_argument("--no-resume", action="store_true", help="extract every video again, even finished ones")
+    extract.add_argument("--quiet", action="store_true",
+                         help="no progress (by default: a bar on a terminal, one line per video on stderr otherwise)")
+    _add_runtime(extract)
 
 
 def _add_fit(sub) -> None:
