@@ -255,7 +255,7 @@ def _add_fit(sub) -> None:
     fit.add_argument("--preset", choices=("paper", "small"), default="paper",
                      help="paper (default): the models' defaults, the paper's sizes; on 2 CPU cores 16 videos "
                           "(930 snippets) fit in about 40 s, the 238 ShanghaiTech training videos (11,000 "
-                          "snippets) in about 7 min; small: the demo's fast settings, about 20 s and 1 min "
+                          "snippets) in about 8 min; small: the demo's fast settings, about 20 s and 2 min "
                           "(benchmarks/cli_fit_cost.py). The progress lines bound the time left")
     fit.add_argument("--initial-ratio", type=_ratio, default=0.15, metavar="R",
                      help="R, the first share of snippets pseudo-labelled abnormal (default 0.15)")
