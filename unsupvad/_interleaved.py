@@ -118,17 +118,14 @@ class InterleavedVAD(MetaEstimatorMixin, TrainingLabelsMixin, SnippetScoresMixin
     scorer : {'ws', 'wocc'}, default='ws'
         Which fitted model scores new videos (the paper reports both).
     wocc_scoring : {'training', 'rescore'}, default='training'
-        Which wOCC scores of the training snippets Eq. 3 (the pseudo-labels)
-        and Eq. 8 (the top sets A_j) read after every wOCC step.
-        ``'training'``: the scores the wOCC computed of its own training
-        snippets at the end of its epoch (its ``decision_scores_``): for
-        :class:`~unsupvad.STGNF` those of its training windows (stride
-        ``train_stride``, 6), for :class:`~unsupvad.FeatureAE` exactly
-        ``score_snippets(X)``. ``'rescore'``: ``score_snippets(X)`` once
-        more, STG-NF at ``score_stride`` (1 by default, the official code's
-        ``train_test`` pass over about six times as many windows). A wOCC
-        without ``decision_scores_`` is always rescored. New videos are
-        scored the same way with either (see :doc:`/deviations`).
+        The wOCC scores that Eq. 3 and Eq. 8 read after every wOCC step.
+        ``'training'``: its own scores of its training snippets from the end
+        of its epoch (``decision_scores_``; STG-NF: its stride-6 training
+        windows; FeatureAE: exactly ``score_snippets``). ``'rescore'``:
+        ``score_snippets(X)`` again (STG-NF at ``score_stride`` 1, the
+        official code's pass over six times the windows). A wOCC without
+        ``decision_scores_`` is rescored. New videos score alike with
+        either (:doc:`/deviations`).
     ensemble : {'modules', 'last'}, default='modules'
         Which models score new videos. ``'last'`` (the paper): the models of
         the last module. ``'modules'``: the final models of every module
