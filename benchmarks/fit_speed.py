@@ -20,15 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
-from model_speed import reference_tree
+from model_speed import reference_tree, run_in_tree
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -56,12 +53,7 @@ print(json.dumps({"fit_seconds": seconds, "n_steps": len(model.history_), "n_sni
 
 
 def measure(tree: Path, threads: int, steps: int) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    done = subprocess.run([sys.executable, "-c", WORKER, str(threads), str(steps), str(TRACKS)], env=env,
-                          cwd=tempfile.gettempdir(), capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"fitting with {tree} failed:\n{done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_in_tree(tree, WORKER, threads, str(steps), str(TRACKS))
 
 
 def main(argv=None) -> dict:

@@ -99,13 +99,18 @@ def reference_tree(commit: str) -> Path:
     return tree
 
 
-def measure(tree: Path, threads: int, parts: list[str]) -> dict:
+def run_in_tree(tree: Path, worker: str, threads: int, *args: str) -> dict:
+    """Run ``worker`` (Python source) in a fresh process importing unsupvad from ``tree``; its last JSON line."""
     env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    done = subprocess.run([sys.executable, "-c", WORKER, str(threads), ",".join(parts)], env=env,
+    done = subprocess.run([sys.executable, "-c", worker, str(threads), *args], env=env,
                           cwd=tempfile.gettempdir(), capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"measuring {tree} failed:\n{done.stderr[-2000:]}")
+        raise RuntimeError(f"running the worker with {tree} failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(tree: Path, threads: int, parts: list[str]) -> dict:
+    return run_in_tree(tree, WORKER, threads, ",".join(parts))
 
 
 def main(argv=None) -> dict:

@@ -3,29 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import logging
-import sys
 from pathlib import Path
 
 from ..callbacks import counted
+from ._workflow import logging_to_stderr
 
 TABLE_NAME = "videos.csv"
-
-
-@contextlib.contextmanager
-def _video_lines_to_stderr():
-    """The extraction's one INFO line per video on stderr, with a time stamp, meanwhile."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s extract: %(message)s", "%Y-%m-%d %H:%M:%S"))
-    video_logger = logging.getLogger("unsupvad.video")
-    level = video_logger.level
-    video_logger.addHandler(handler)
-    video_logger.setLevel(logging.INFO)
-    try:
-        yield
-    finally:
-        video_logger.removeHandler(handler)
-        video_logger.setLevel(level)
 
 
 def _earlier_rows(table: Path, out_dir: Path) -> dict:
@@ -72,7 +55,8 @@ def run_extract(args, *, progress: bool) -> None:
     extractor = load_extractor(args.extractor)
     if args.extractor == TINY_SPEC:
         print("note: --extractor tiny is an untrained network: its features are for trial runs only")
-    lines = _video_lines_to_stderr() if not progress and not args.quiet else contextlib.nullcontext()
+    per_video_lines = not progress and not args.quiet  # a bar on a terminal, nothing with --quiet
+    lines = logging_to_stderr("unsupvad.video", "extract") if per_video_lines else contextlib.nullcontext()
     with lines:
         records = extract_features(args.videos, args.out, extractor, crops=args.crops, batch_size=args.batch_size,
                                    device=args.device, resume=not args.no_resume, progress=progress, recipe=recipe)

@@ -114,11 +114,11 @@ class _StepProgress:
 
 
 @contextlib.contextmanager
-def _logging_to_stderr():
-    """The ``unsupvad`` logger's INFO lines (the fit's progress) on stderr, with a time stamp, meanwhile."""
+def logging_to_stderr(logger_name: str = "unsupvad", label: str = "fit"):
+    """A logger's INFO lines (by default the fit's progress) on stderr, time-stamped and labelled, meanwhile."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s fit: %(message)s", "%Y-%m-%d %H:%M:%S"))
-    root = logging.getLogger("unsupvad")
+    handler.setFormatter(logging.Formatter(f"%(asctime)s {label}: %(message)s", "%Y-%m-%d %H:%M:%S"))
+    root = logging.getLogger(logger_name)
     level = root.level
     root.addHandler(handler)
     root.setLevel(logging.INFO)
@@ -146,7 +146,7 @@ def fit_model(model, X, *, progress: bool = False, log: bool = False):
     X = VideoSet([v.replace(labels=None) for v in X.videos])  # fit never reads labels; now it cannot
     ivad = _interleaved(model)
     bar = _StepProgress(progress and not ivad.verbose)
-    logs = _logging_to_stderr() if log and not progress and not ivad.verbose else contextlib.nullcontext()
+    logs = logging_to_stderr() if log and not progress and not ivad.verbose else contextlib.nullcontext()
     ivad.set_params(callbacks=[bar])
     tic = time.perf_counter()
     try:

@@ -219,12 +219,16 @@ class SnippetBank:
         self.X = X
         per = int(np.prod(X.shape[1:]))
         self._data = None
-        self.preloaded = len(X) * per * 4 <= max_bytes
-        if self.preloaded:
+        if len(X) * per * 4 <= max_bytes:
             features = np.ascontiguousarray(_with_crop_axis(X.features()), dtype=np.float32)
             self._data = torch.as_tensor(features, device=device)
         self._video = X.snippet_video
         self._local = X.snippet_index
+
+    @property
+    def preloaded(self) -> bool:
+        """True when the features were copied into one tensor on the device."""
+        return self._data is not None
 
     def take(self, positions: np.ndarray) -> torch.Tensor:
         """Features of the snippets at ``positions``, ``(len, crops, D)`` float32."""
