@@ -9,7 +9,7 @@ from ._video import Tracks, Video
 from ._videoset import VideoSet
 from .callbacks import Callback, FrameAUCMonitor
 from .features import TrackSnippetFeatures
-from .models import MIL, RTFM, STGNF, FeatureAE
+from .models import MIL, RTFM, STGNF, FeatureAE, Jigsaw
 from .persistence import load_model, save_model
 
 __version__ = "0.1.0.dev0"
@@ -23,6 +23,7 @@ __all__ = [
     "FeatureAE",
     "FrameAUCMonitor",
     "InterleavedVAD",
+    "Jigsaw",
     "MIL",
     "Objects",
     "RTFM",

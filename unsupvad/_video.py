@@ -1,15 +1,17 @@
 """One video and its person tracks: validated, immutable records.
 
 A :class:`Video` holds what is known about one video: its frame count, its
-snippet features, its person tracks and, for evaluation only, its frame
-labels. Every check that can be made on one video is made here, and every
-error names the video.
+snippet features, its person tracks, optionally its file (for models that
+read frames) and, for evaluation only, its frame labels. Every check that
+can be made on one video is made here, and every error names the video.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -249,6 +251,20 @@ def _check_finite(name: str, features: np.ndarray) -> None:
                                 "rescale the features (wrong unit or a corrupted file?)")
 
 
+def check_video_file(path, name: str) -> Path:
+    """``path`` as a Path (a str or path-like, not empty); a ValueError naming the video otherwise.
+
+    Only the type is checked: whether the file exists is checked by the model
+    that reads the frames, when it reads them.
+    """
+    if isinstance(path, (bool, bytes)) or not isinstance(path, (str, os.PathLike)):
+        raise video_error(name, f"video_file must be a path (str or os.PathLike), got {path!r}")
+    text = os.fspath(path)
+    if not isinstance(text, str) or not text.strip():
+        raise video_error(name, f"video_file must be a non-empty path, got {path!r}")
+    return Path(text)
+
+
 def snippet_count_range(n_frames: int, snippet_len: int) -> tuple[int, int]:
     """Snippet counts accepted for a video of ``n_frames``: floor and ceil of n / L (at least 1)."""
     return max(1, n_frames // snippet_len), math.ceil(n_frames / snippet_len)
@@ -256,7 +272,7 @@ def snippet_count_range(n_frames: int, snippet_len: int) -> tuple[int, int]:
 
 @dataclass(frozen=True, eq=False)
 class Video:
-    """One video: frame count, optional snippet features, tracks and frame labels.
+    """One video: frame count, optional snippet features, tracks, video file and frame labels.
 
     Parameters
     ----------
@@ -285,6 +301,12 @@ class Video:
         The camera (scene) the video was recorded by. Videos of one scene
         share a view, so models of where and how people normally move there
         (:class:`~unsupvad.TrackSnippetFeatures`) are learned per scene.
+    video_file : path, optional
+        The video file itself, for models that read its frames
+        (:class:`~unsupvad.Jigsaw`). Stored as a :class:`~pathlib.Path`;
+        whether the file exists is checked when a model reads it, with an
+        error naming the video. Its frames must be the frames the tracks
+        were made on (same count and size).
 
     Notes
     -----
@@ -305,6 +327,7 @@ class Video:
     labels: np.ndarray | None = None
     snippet_len: int = DEFAULT_SNIPPET_LEN
     scene: str | None = None
+    video_file: Path | None = None
 
     def __post_init__(self):
         name = self.name
@@ -320,6 +343,8 @@ class Video:
             raise video_error(name, f"snippet_len must be a positive integer, got {self.snippet_len!r}")
         if self.scene is not None and (not isinstance(self.scene, str) or not self.scene):
             raise video_error(name, f"scene must be a non-empty string or None, got {self.scene!r}")
+        if self.video_file is not None:
+            object.__setattr__(self, "video_file", check_video_file(self.video_file, name))
         if self.fps is not None:
             object.__setattr__(self, "fps", check_fps(self.fps, name))
         if self.frame_size is not None:

@@ -244,20 +244,41 @@ class VideoSet:
         -------
         VideoSet
         """
-        if callable(scenes):
-            lookup = scenes
-        elif hasattr(scenes, "__getitem__"):
-            missing = [name for name in self.names if name not in scenes]
-            if missing:
-                raise video_error(missing[0], "has no scene in the mapping given to with_scenes")
-            lookup = scenes.__getitem__
-        else:
-            raise TypeError(f"scenes must be a callable or a mapping, got {type(scenes).__name__}")
+        lookup = self._lookup(scenes, "scenes", "scene", "with_scenes")
         videos = []
         for video in self._videos:
             scene = lookup(video.name)
             videos.append(video.replace(scene=None if scene is None else str(scene)))
         return VideoSet(videos, self._sel)
+
+    def with_video_files(self, files) -> VideoSet:
+        """The same VideoSet (selection kept) with every video's ``video_file`` set.
+
+        Parameters
+        ----------
+        files : callable or mapping
+            ``files(name)`` or ``files[name]`` gives the video file of the
+            video called ``name`` (a path, or None for none), e.g.
+            ``lambda name: folder / f"{name}.mp4"``. A mapping must name
+            every video. Existence is checked when a model reads the frames.
+
+        Returns
+        -------
+        VideoSet
+        """
+        lookup = self._lookup(files, "files", "video file", "with_video_files")
+        return VideoSet([video.replace(video_file=lookup(video.name)) for video in self._videos], self._sel)
+
+    def _lookup(self, values, argument: str, what: str, method: str):
+        """``values`` (a callable or a mapping naming every video) as a function of the video name."""
+        if callable(values):
+            return values
+        if hasattr(values, "__getitem__"):
+            missing = [name for name in self.names if name not in values]
+            if missing:
+                raise video_error(missing[0], f"has no {what} in the mapping given to {method}")
+            return values.__getitem__
+        raise TypeError(f"{argument} must be a callable or a mapping, got {type(values).__name__}")
 
     @property
     def n_frames(self) -> np.ndarray:

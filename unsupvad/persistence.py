@@ -142,13 +142,13 @@ from ._model_file_networks import check_against_saved, load_optimizer
 from ._model_file_weights import WEIGHTS_ENTRY, load_weights
 from ._model_file_zip import check_entry, open_zip, read_entry, regular_file
 from .features import TrackSnippetFeatures
-from .models import MIL, RTFM, STGNF, FeatureAE
+from .models import MIL, RTFM, STGNF, FeatureAE, Jigsaw
 from .models._base import resolve_device
 from .models._registry import registered_classes
 
 BUILT_IN_ESTIMATORS: dict[str, type] = {
     f"unsupvad.{cls.__name__}": cls
-    for cls in (InterleavedVAD, STGNF, RTFM, MIL, FeatureAE, TrackSnippetFeatures)
+    for cls in (InterleavedVAD, STGNF, RTFM, MIL, FeatureAE, Jigsaw, TrackSnippetFeatures)
 }
 BUILT_IN_ESTIMATORS["sklearn.pipeline.Pipeline"] = Pipeline
 """The library's own classes a model file may name: ``'unsupvad.STGNF'`` etc. and scikit-learn's ``Pipeline``."""
@@ -298,8 +298,8 @@ def save_model(model, path, *, metadata: dict | None = None) -> Path:
     model : estimator
         A fitted :class:`~unsupvad.InterleavedVAD`, :class:`~unsupvad.STGNF`,
         :class:`~unsupvad.RTFM`, :class:`~unsupvad.MIL`,
-        :class:`~unsupvad.FeatureAE`, :class:`~unsupvad.TrackSnippetFeatures`,
-        or a scikit-learn ``Pipeline`` of them. ``callbacks`` (training-time
+        :class:`~unsupvad.FeatureAE`, :class:`~unsupvad.Jigsaw`,
+        :class:`~unsupvad.TrackSnippetFeatures`, or a scikit-learn ``Pipeline`` of them. ``callbacks`` (training-time
         observers) are not saved.
     path : str or path-like
         The file to write (any name; ``.uvad`` is the convention), replaced

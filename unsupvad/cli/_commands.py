@@ -66,6 +66,7 @@ def check_output_path(path: Path, option: str, *, folder: bool = False) -> None:
 
 def _cmd_fit(args) -> None:
     from ..models import get_model, model_tags
+    from ..models._tags import require_video_files
     from ..persistence import save_model
 
     check_output_path(args.out, "--out")
@@ -78,6 +79,8 @@ def _cmd_fit(args) -> None:
     track_features = args.features is None
     if args.tracks is not None and (tags.needs_frame_size or track_features):
         _require_frame_sizes(X)
+    if tags.needs_frames:
+        require_video_files(X.videos, get_model(wocc).__name__)
     model = build_model(wocc=wocc, ws=args.ws, track_features=track_features, preset=args.preset,
                         initial_ratio=args.initial_ratio, max_modules=args.max_modules,
                         module_steps=args.module_steps, seed=args.seed, device=args.device, verbose=args.verbose)

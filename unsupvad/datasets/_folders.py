@@ -35,10 +35,11 @@ def read_videos(tracks: PathLike | None = None, features: PathLike | None = None
     videos : dict of str to VideoInfo, optional
         A video table from :func:`read_video_table` (for one split, say):
         exactly its videos are read, in its order, with its frame counts,
-        frame sizes, fps and scenes; a video without a file is an error,
-        files of other videos are left alone. Default: every file, frame
-        counts from the files (the last tracked frame for tracks, which
-        undercounts a video whose last frames show nobody).
+        frame sizes, fps, scenes and video files (``video_file``, for
+        models that read frames); a video without a track or feature file
+        is an error, files of other videos are left alone. Default: every
+        file, frame counts from the files (the last tracked frame for
+        tracks, which undercounts a video whose last frames show nobody).
     track_format : {'auto', 'mot', 'alphapose'}, default='auto'
         The format of ``tracks``; 'auto' tells it from the file suffixes.
     frame_size : (width, height), optional
@@ -129,7 +130,15 @@ def _read_kind(path: Path, kind: str, table: Mapping[str, VideoInfo] | None) -> 
         else:
             found = read_rtfm_features([source], n_frames=n_frames).videos
             videos.extend(v.replace(frame_size=sizes.get(v.name), fps=fps.get(v.name)) for v in found)
-    return [v.replace(scene=table[v.name].scene) if v.name in table and table[v.name].scene else v for v in videos]
+    return [_with_table_facts(v, table.get(v.name)) for v in videos]
+
+
+def _with_table_facts(video, info: VideoInfo | None):
+    """The video with the scene and video file its table row gives (unchanged without a row or those cells)."""
+    if info is None:
+        return video
+    changes = {key: value for key, value in (("scene", info.scene), ("video_file", info.video_file)) if value}
+    return video.replace(**changes) if changes else video
 
 
 def _merge(track_videos: list, feature_videos: list) -> list:

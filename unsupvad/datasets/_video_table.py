@@ -1,6 +1,6 @@
-"""The video table: one CSV row per video with its frame count, frame size, fps, split and scene.
+"""The video table: one CSV row per video with its frame count, frame size, fps, split, scene and file.
 
-``video,n_frames[,width,height][,fps][,split][,scene]``, the ``--frames`` file
+``video,n_frames[,width,height][,fps][,split][,scene][,video_file]``, the ``--frames`` file
 of the command line and the ``videos.csv`` of the ``shanghaitech-tracks``
 layout. Cells are read as text (``01`` stays ``01``) and checked one by one;
 every error names the file, the line and the column.
@@ -11,13 +11,14 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from ._readers import PathLike, check_frame_count, existing, file_error, parse_int, parse_number, read_text
 
 REQUIRED_COLUMNS = ("video", "n_frames")
-_LAYOUT = "video,n_frames[,width,height][,fps][,split][,scene]"
+_LAYOUT = "video,n_frames[,width,height][,fps][,split][,scene][,video_file]"
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ class VideoInfo:
         The split the video belongs to (``train``, ``test``, ...).
     scene : str or None
         The camera (scene) of the video.
+    video_file : Path or None
+        The video file, for models that read frames; a relative path in the
+        table is resolved against the table's folder. Not checked for
+        existence here.
     line : int
         The line of the table that holds the video (for error messages).
     """
@@ -46,20 +51,24 @@ class VideoInfo:
     split: str | None = None
     scene: str | None = None
     line: int = 0
+    video_file: Path | None = None
 
 
 def read_video_table(path: PathLike, split: str | None = None) -> dict[str, VideoInfo]:
-    """Read a video table: frame counts, sizes, fps, splits and scenes of videos.
+    """Read a video table: frame counts, sizes, fps, splits, scenes and files of videos.
 
     Parameters
     ----------
     path : path
         A CSV file with a header and one row per video:
         ``video,n_frames`` and, optionally, ``width,height`` (both or
-        neither), ``fps``, ``split`` and ``scene``, in any order; other
-        columns are ignored. ``n_frames``, ``width`` and ``height`` are
-        positive integers, ``fps`` a positive number (an empty ``fps`` or
-        ``split`` cell means unknown). The ``shanghaitech-tracks``
+        neither), ``fps``, ``split``, ``scene`` and ``video_file``, in any
+        order; other columns are ignored. ``n_frames``, ``width`` and
+        ``height`` are positive integers, ``fps`` a positive number (an
+        empty ``fps``, ``split`` or ``video_file`` cell means unknown).
+        ``video_file`` is the video's file, for models that read frames
+        (:class:`~unsupvad.Jigsaw`): absolute, or relative to the table's
+        folder; ``unsupvad extract`` writes it. The ``shanghaitech-tracks``
         ``videos.csv`` is such a table.
     split : str, optional
         Keep only the videos of this split (needs a ``split`` column).
@@ -145,7 +154,16 @@ def _video_info(record: dict, line: int, path) -> VideoInfo:
     scene = record.get("scene")
     if scene == "":
         raise file_error(path, f"line {line}, column 'scene' is empty", name)
-    return VideoInfo(n_frames, size, fps, record.get("split") or None, scene, line)
+    return VideoInfo(n_frames, size, fps, record.get("split") or None, scene, line, _cell_file(record, path))
+
+
+def _cell_file(record: dict, path) -> Path | None:
+    """The ``video_file`` cell as a path, relative ones resolved against the table's folder; None when empty."""
+    text = record.get("video_file")
+    if not text:
+        return None
+    file = Path(text)
+    return file if file.is_absolute() else Path(path).parent / file
 
 
 def _cell_int(record: dict, column: str, line: int, path, name: str) -> int:

@@ -7,6 +7,7 @@ files and :class:`~unsupvad.InterleavedVAD` then treat like these.
 
 from ._bags import BagTrainingMixin
 from ._feature_ae import FeatureAE
+from ._jigsaw import Jigsaw
 from ._mil import MIL
 from ._registry import get_model, list_models, register_model
 from ._rtfm import RTFM
@@ -14,12 +15,13 @@ from ._stgnf import STGNF
 from ._tags import ModelTags, model_tags
 from ._wocc import WeightedOneClassModel
 
-for _model in (STGNF, FeatureAE, RTFM, MIL):
+for _model in (STGNF, FeatureAE, Jigsaw, RTFM, MIL):
     register_model(_model)
 
 __all__ = [
     "BagTrainingMixin",
     "FeatureAE",
+    "Jigsaw",
     "MIL",
     "ModelTags",
     "RTFM",

@@ -15,14 +15,13 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from scipy.ndimage import gaussian_filter1d
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import ProgressBar
 from tqdm.auto import tqdm
 
-from .._objects import Objects, detection_scores
+from .._objects import Objects
 from .._videoset import VideoSet
 from ._base import CachesPerVideoSet, as_videoset
 from ._graphs import (
@@ -45,6 +44,7 @@ from ._stgnf_training import (
     selected_windows,
 )
 from ._tags import ModelTags
+from ._window_scores import WINDOW_SCORING_CONSTRAINTS, WindowScoresMixin
 from ._wocc import WeightedOneClassModel
 
 _WINDOW_CHUNK = 65536
@@ -53,7 +53,7 @@ _CACHE_BYTES = 2**30  # scoring windows larger than this are cut chunk by chunk 
 
 
 # ---------------------------------------------------------------------- estimator
-class STGNF(CachesPerVideoSet, WeightedOneClassModel, BaseEstimator):
+class STGNF(WindowScoresMixin, CachesPerVideoSet, WeightedOneClassModel, BaseEstimator):
     """STG-NF over person or box tracks, trainable with per-object weights (the paper's wOCC).
 
     Objects are windows of ``seg_len`` detections of one track
@@ -227,9 +227,7 @@ class STGNF(CachesPerVideoSet, WeightedOneClassModel, BaseEstimator):
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "min_iterations": [Interval(Integral, 1, None, closed="left")],
         "grad_clip": [None, Interval(Real, 0, None, closed="neither")],
-        "smoothing_sigmas": [None, tuple, list],
-        "snippet_scoring": [StrOptions({"mean", "max", "frames"})],
-        "empty_frame": [StrOptions({"min"}), Real],
+        **WINDOW_SCORING_CONSTRAINTS,
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "random_state": ["random_state"],
         "device": [str],
@@ -323,8 +321,7 @@ class STGNF(CachesPerVideoSet, WeightedOneClassModel, BaseEstimator):
             raise ValueError(f"temporal_kernel must be odd, got {self.temporal_kernel}")
         if self.frame_size is not None and (len(self.frame_size) != 2 or min(self.frame_size) <= 0):
             raise ValueError(f"frame_size must be (width, height) > 0, got {self.frame_size!r}")
-        if self.smoothing_sigmas is not None and any(s <= 0 for s in self.smoothing_sigmas):
-            raise ValueError(f"smoothing_sigmas must be positive, got {self.smoothing_sigmas!r}")
+        self._check_smoothing()
 
     def _build_net(self) -> WeightedFlowNet:
         callbacks = [] if self.grad_clip is None else [("grad_clip", GradientClipping(self.grad_clip))]
@@ -458,64 +455,8 @@ class STGNF(CachesPerVideoSet, WeightedOneClassModel, BaseEstimator):
             out[start : start + len(chunk)] = self._nll(self._windows(X, chunk))
         return out
 
-    def score_detections(self, X) -> list[np.ndarray]:
-        """Who is abnormal: per video, one score per detection (row of its tracks), higher = more abnormal.
-
-        A detection takes the largest score of the scoring windows
-        (:meth:`scoring_objects`) that hold it; NaN when none does (a track
-        shorter than ``seg_len``, or with more than ``max_missing`` frames
-        missing in every window). Rows are in the order of
-        ``video.tracks`` (by track, then frame).
-        """
-        X = self._videoset(X)
-        objects = self.scoring_objects(X)
-        return detection_scores(X.videos, objects, self.score_objects(X, objects))
-
-    @staticmethod
-    def _most_normal(scores: np.ndarray) -> float:
-        return float(scores.min()) if len(scores) else 0.0
-
-    def _to_snippets(self, X: VideoSet, objects: Objects, scores: np.ndarray) -> np.ndarray:
-        if self.snippet_scoring == "frames":
-            return X.frames_to_snippets(self._frame_scores(X, objects, scores), reduce="mean")
-        snippets = X.objects_to_snippets(objects, scores, reduce=self.snippet_scoring, rule="touch",
-                                         fill_value=np.nan)
-        return np.where(np.isnan(snippets), self._most_normal(scores), snippets)
-
-    def score_snippets(self, X) -> np.ndarray:
-        """Anomaly score of every selected snippet (see ``snippet_scoring``).
-
-        With 'mean' or 'max', snippets no object overlaps get the smallest
-        object score of ``X`` (the most normal); 0 if ``X`` has no object.
-        """
-        X = self._videoset(X)
-        return self._to_snippets(X, *self._scored_objects(X))
-
-    def score_frames(self, X) -> list[np.ndarray]:
-        """Frame anomaly scores, one array of ``n_frames`` per video (STG-NF's protocol).
-
-        Each window's score is placed at its centre frame; a frame takes the
-        largest score placed on it (the most abnormal person); frames with
-        none get ``empty_frame`` (by default the smallest object score of
-        ``X``: the most normal); then each video is smoothed by
-        ``gaussian_filter1d`` with every sigma of ``smoothing_sigmas`` in
-        turn (mode 'reflect').
-        """
-        X = self._videoset(X)
-        return self._frame_scores(X, *self._scored_objects(X))
-
     def _scored_objects(self, X: VideoSet) -> tuple[Objects, np.ndarray]:
         """The scoring windows of ``X`` and their NLL (cached windows when they fit in memory)."""
         check_is_fitted(self, "net_")
         objects, windows = self._prepared(X, "score")
         return objects, self.score_objects(X, objects) if windows is None else self._nll(windows)
-
-    def _frame_scores(self, X: VideoSet, objects: Objects, scores: np.ndarray) -> list[np.ndarray]:
-        fill = self._most_normal(scores) if self.empty_frame == "min" else float(self.empty_frame)
-        frames = X.objects_to_frames(objects, scores, reduce="max", placement="centre", fill_value=fill)
-        return [self._smooth(f) for f in frames]
-
-    def _smooth(self, values: np.ndarray) -> np.ndarray:
-        for sigma in self.smoothing_sigmas or ():
-            values = gaussian_filter1d(values, float(sigma), mode="reflect")
-        return values

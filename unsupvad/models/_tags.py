@@ -26,6 +26,10 @@ class ModelTags:
     needs_frame_size : bool, default=False
         Whether the videos need a frame size (e.g. STG-NF normalises
         coordinates by it).
+    needs_frames : bool, default=False
+        Whether the model reads the videos' frames from their
+        ``video_file`` (e.g. :class:`~unsupvad.Jigsaw`): every video needs
+        one, checked before fitting with an error naming the video.
     positive_bag_size : int, default=1
         A WS's snippets per positive bag: :class:`~unsupvad.InterleavedVAD`
         never lets T_ws fall below it.
@@ -37,6 +41,7 @@ class ModelTags:
     role: str
     reads: str
     needs_frame_size: bool = False
+    needs_frames: bool = False
     positive_bag_size: int = 1
     uses_wocc_scores: bool = False
 
@@ -64,3 +69,30 @@ def model_tags(model, default: ModelTags | None = None) -> ModelTags:
         raise TypeError(f"{type(instance).__name__}.__unsupvad_tags__() must return a ModelTags, got "
                         f"{type(tags).__name__}")
     return tags
+
+
+def require_video_files(videos, what: str) -> None:
+    """Check that every video has a ``video_file`` that is a file; else an error naming the first that has not.
+
+    Parameters
+    ----------
+    videos : iterable of Video
+        E.g. ``X.videos``.
+    what : str
+        The model that reads the frames, for the message ("Jigsaw reads
+        frames: video 'a' has no video_file").
+
+    Raises
+    ------
+    ValueError
+        When a video has no ``video_file``.
+    FileNotFoundError
+        When its ``video_file`` is not a file.
+    """
+    for video in videos:
+        if video.video_file is None:
+            raise ValueError(f"{what} reads frames: video {video.name!r} has no video_file (give a video table "
+                             "with a video_file column, or X.with_video_files(...))")
+        if not video.video_file.is_file():
+            raise FileNotFoundError(f"{what} reads frames: the video_file of video {video.name!r} is not a file: "
+                                    f"{video.video_file}")

@@ -11,7 +11,7 @@ from .._atomic import replaced_atomically
 from ..datasets._rtfm import FEATURE_SUFFIX
 
 VIDEO_SUFFIXES = (".avi", ".flv", ".m4v", ".mkv", ".mov", ".mp4", ".mpeg", ".mpg", ".ts", ".webm", ".wmv")
-TABLE_COLUMNS = ("video", "n_frames", "width", "height", "fps")
+TABLE_COLUMNS = ("video", "n_frames", "width", "height", "fps", "video_file")
 
 
 def list_videos(sources) -> list[Path]:
@@ -70,14 +70,15 @@ def feature_path(video: Path, out_dir: Path) -> Path:
 
 
 def write_video_table(records, path) -> Path:
-    """Write ``video,n_frames,width,height,fps``, one row per video, as read by ``read_video_table``.
+    """Write ``video,n_frames,width,height,fps,video_file``, one row per video, as read by ``read_video_table``.
 
     Parameters
     ----------
     records : iterable
         Objects with ``name``, ``n_frames``, ``width``, ``height`` and ``fps``
-        attributes, such as the :class:`ExtractedVideo` records of
-        :func:`extract_features`. An unknown fps leaves its cell empty.
+        attributes and optionally ``video`` (the video file), such as the
+        :class:`ExtractedVideo` records of :func:`extract_features`. An
+        unknown fps leaves its cell empty.
     path : path
         The CSV file, replaced atomically.
 
@@ -86,13 +87,28 @@ def write_video_table(records, path) -> Path:
     Path
         ``path``; pass it as ``--frames`` to ``unsupvad fit`` or to
         :func:`unsupvad.datasets.read_video_table`.
+
+    Notes
+    -----
+    ``video_file`` is the absolute path of the record's ``video``, so that
+    models that read frames (:class:`~unsupvad.Jigsaw`) find the file
+    wherever the table is read from. The cell is left empty when the record
+    has no ``video`` or no such file exists (a row kept from an earlier run
+    that only knew the video's name), rather than pointing at a wrong file.
     """
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(TABLE_COLUMNS)
     for record in records:
         fps = "" if record.fps is None else format(record.fps, ".10g")
-        writer.writerow([record.name, record.n_frames, record.width, record.height, fps])
+        writer.writerow([record.name, record.n_frames, record.width, record.height, fps, _video_file_cell(record)])
     with replaced_atomically(Path(path), "w", newline="") as f:
         f.write(text.getvalue())
     return Path(path)
+
+
+def _video_file_cell(record) -> str:
+    video = getattr(record, "video", None)
+    if video is None or not Path(video).is_file():
+        return ""
+    return str(Path(video).resolve())
