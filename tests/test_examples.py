@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from unsupvad.datasets import load_official_layout, make_synthetic_videos
@@ -180,3 +181,34 @@ def test_shanghaitech_tracks_quick(tmp_path):
         auc(out, rf"{name}: {FLOAT}")
     (png,) = tmp_path.glob("*.png")
     check_png(png)
+
+
+def test_from_video_reads_back_every_file_it_writes_and_draws_the_most_abnormal_person(tmp_path):
+    pytest.importorskip("av")
+    pytest.importorskip("trackers")
+    from unsupvad.datasets import read_alphapose_json, read_mot_tracks, read_rtfm_features
+    from unsupvad.video import draw_boxes, read_frames, score_colours
+    from unsupvad.video._overlay import HIGH_COLOUR
+
+    out = run_example("from_video.py", "--quick", "--out", tmp_path)
+    assert auc(out, rf"micro frame AUC {FLOAT}") > 0.6  # measured 0.865 at seed 0
+    videos = sorted(p.stem for p in (tmp_path / "videos").glob("*.mkv"))
+    assert len(videos) == 6
+    assert sorted(read_rtfm_features(tmp_path / "features").names) == videos
+    assert sorted(read_mot_tracks(tmp_path / "people" / "tracks").names) == videos
+    poses = read_alphapose_json(tmp_path / "people" / "poses")
+    assert sorted(poses.names) == videos and all(v.tracks.points.shape[1:] == (18, 3) for v in poses.videos)
+
+    people = pd.read_csv(tmp_path / "objects.csv", dtype={"video": str})
+    assert list(people.columns) == ["video", "frame", "track_id", "left", "top", "width", "height", "score"]
+    top = people.loc[people["score"].idxmax()]
+    one_video = people[people["video"] == top["video"]]
+    image = read_frames(tmp_path / "overlay.png")[0]
+    frame = read_frames(tmp_path / "videos" / f"{top['video']}.mkv")[int(top["frame"])]
+    rows = one_video[one_video["frame"] == top["frame"]]
+    colours = score_colours(rows["score"], one_video["score"].min(), one_video["score"].max())
+    assert np.array_equal(image, draw_boxes(frame, rows[["left", "top", "width", "height"]].to_numpy(), colours))
+    left, upper = int(round(top["left"])), int(round(top["top"]))
+    assert np.array_equal(image[upper, left], HIGH_COLOUR.astype(np.uint8))  # the top person's box is red
+    clip = read_frames(tmp_path / "overlay.mkv")
+    assert clip.shape[1:] == image.shape and 1 < len(clip) <= 48

@@ -72,3 +72,14 @@ def test_the_readme_set_up_commands_install_what_the_tests_and_the_demo_need():
     assert '.venv/bin/pip install -e ".[test]"' in tests and tests.endswith(".venv/bin/python -m pytest")
     ci = (README.parent / ".ci" / "run").read_text()
     assert ".venv/bin/python -m pytest" in ci
+
+
+def test_the_readme_video_block_names_commands_and_options_that_exist():
+    """Parsed, not run (it needs your extractor and videos): the same commands run on generated footage in
+    ``tests/test_examples.py`` (``examples/from_video.py``) and ``tests/test_video_people.py``."""
+    commands = readme_block("From video files")
+    assert [shlex.split(c)[1] for c in commands] == ["extract", "fit", "score", "overlay"]
+    parser = cli.build_parser()
+    for command in commands:
+        args = parser.parse_args(shlex.split(command)[1:])
+        assert args.command == shlex.split(command)[1]

@@ -213,6 +213,13 @@ def _cmd_extract(args) -> None:
     run_extract(args, progress=_progress_wanted() and not args.quiet)
 
 
+def _cmd_overlay(args) -> None:
+    from ._overlay import run_overlay
+
+    check_output_path(args.out, "--out")
+    run_overlay(args)
+
+
 COMMANDS = {"demo": _cmd_demo, "extract": _cmd_extract, "fit": _cmd_fit, "score": _cmd_score,
-            "evaluate": _cmd_evaluate, "plot": _cmd_plot}
+            "evaluate": _cmd_evaluate, "plot": _cmd_plot, "overlay": _cmd_overlay}
 

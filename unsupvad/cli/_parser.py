@@ -152,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--traceback", action="store_true", help="show the full traceback of an error")
     parser.add_argument("--version", action="version", version=f"unsupvad {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add_command in (_add_demo, _add_extract, _add_fit, _add_score, _add_evaluate, _add_plot):
+    for add_command in (_add_demo, _add_extract, _add_fit, _add_score, _add_evaluate, _add_plot, _add_overlay):
         add_command(sub)
     return parser
 
@@ -198,28 +198,53 @@ without arguments, returns an nn.Module or a callable), mapping clips (batch, 3,
 features (batch, D); nothing is downloaded, and both run code from where they point: use only
 what you trust. tiny: an untrained 32-feature network, for trial runs only (meaningless features).
 outputs: DIR/<video>_i3d.npy, (T, 10, D) or (T, D) float32 with T = ceil(n_frames / 16), and
-DIR/videos.csv (video,n_frames,width,height,fps; rows of earlier runs into DIR are kept).
+DIR/videos.csv (video,n_frames,width,height,fps,video_file; rows of earlier runs into DIR are kept).
+
+person tracks and poses (--tracks, --poses; --no-features: only them):
+  detector (--detector): motion (default): background subtraction for a static camera, training
+    free, no notion of a person (anything that moves is a box); or package.module:callable (called
+    without arguments) returning detector(frames (B, H, W, 3) uint8 RGB) -> B arrays (N, 5)
+    [left, top, right, bottom, score] in pixels.
+  tracker (--tracker): bytetrack (default) or sort, from Roboflow's trackers package
+    (pip install "unsupvad[tracking]", about 200 MB with OpenCV), or package.module:callable, a
+    factory called once per video as factory(fps=...) whose update(boxes (N, 4), scores (N,))
+    returns ids (N,), -1 for untracked (not written). With bytetrack and sort a track starts one
+    frame after its first box.
+  pose (--pose, implies --poses): silhouette (default): joints at fixed fractions of the motion
+    mask's height, a crude stand-in for trial runs, not a pose model; or package.module:callable
+    returning pose(frame (H, W, 3), boxes (N, 4)) -> (N, 17, 3) [x, y, confidence], COCO-17 order.
+  outputs: DIR/tracks/<video>.txt, MOTChallenge frame,id,left,top,width,height,conf,-1,-1,-1 with
+    1-based frames; DIR/poses/<video>_alphapose_tracked_person.json, 0-based frame keys; and
+    DIR/people_manifest.json (what resume checks). Videos are decoded once more for them.
 
 example:
   unsupvad extract videos/ --out features/ --extractor i3d_r50.pt --device cuda
   unsupvad fit --features features/ --frames features/videos.csv --out model.uvad
+  unsupvad extract videos/ --out people/ --no-features --poses     # needs unsupvad[tracking]
+  unsupvad fit --tracks people/poses --frames people/videos.csv --out model.uvad
 """
 
 
 def _add_extract(sub) -> None:
     extract = sub.add_parser(
-        "extract", formatter_class=_Formatter, help="snippet features of video files (needs unsupvad[video])",
+        "extract", formatter_class=_Formatter,
+        help="snippet features, person tracks and poses of video files (needs unsupvad[video])",
         description=_wrap("Decode video files (PyAV: pip install \"unsupvad[video]\") and write one RTFM "
                           "feature file per video, one row per 16-frame snippet, with the I3D recipe below and "
                           "your feature extractor; then fit on them with --features DIR --frames DIR/videos.csv.",
+                          "With --tracks or --poses it also detects and tracks people and writes MOTChallenge "
+                          "tracks and AlphaPose-style poses, the inputs of fit --tracks; --no-features writes "
+                          "only those.",
                           "A finished video is skipped when run again (its file is complete and of the right "
                           "shape); files are written whole or not at all, so an interrupted run resumes."),
         epilog=EXTRACT_HELP)
     extract.add_argument("videos", nargs="+", type=Path, metavar="VIDEO_OR_FOLDER",
                          help="video files, or folders of them (.mp4, .avi, .mkv, .mov, ...; not searched deeper)")
-    extract.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the feature files")
-    extract.add_argument("--extractor", required=True, metavar="SPEC|tiny",
-                         help="TorchScript file, package.module:callable, or tiny (untrained, for trials)")
+    extract.add_argument("--out", type=Path, required=True, metavar="DIR",
+                         help="folder for the feature files, tracks/, poses/ and videos.csv")
+    extract.add_argument("--extractor", metavar="SPEC|tiny",
+                         help="TorchScript file, package.module:callable, or tiny (untrained, for trials); "
+                              "required unless --no-features")
     extract.add_argument("--crops", type=int, choices=(10, 1), default=10,
                          help="10 (default): corners, centre and mirror images, (T, 10, D); 1: centre, (T, D)")
     extract.add_argument("--batch-size", type=_positive_int, default=20, metavar="N",
@@ -228,10 +253,30 @@ def _add_extract(sub) -> None:
                          help="per-channel mean of RGB in [0, 1] (default 0.45,0.45,0.45)")
     extract.add_argument("--std", type=_rgb_triple, default=(0.225, 0.225, 0.225), metavar="R,G,B",
                          help="per-channel standard deviation (default 0.225,0.225,0.225)")
+    _add_people_options(extract)
     extract.add_argument("--no-resume", action="store_true", help="extract every video again, even finished ones")
     extract.add_argument("--quiet", action="store_true",
                          help="no progress (by default: a bar on a terminal, one line per video on stderr otherwise)")
     _add_runtime(extract)
+
+
+def _add_people_options(extract) -> None:
+    people = extract.add_argument_group("person tracks and poses (below)")
+    people.add_argument("--tracks", action="store_true",
+                        help="also write person tracks, DIR/tracks/<video>.txt (MOTChallenge)")
+    people.add_argument("--poses", action="store_true",
+                        help="also write poses, DIR/poses/<video>_alphapose_tracked_person.json (and the tracks)")
+    people.add_argument("--no-features", action="store_true",
+                        help="write no feature file, only the tracks (and poses) and DIR/videos.csv")
+    people.add_argument("--detector", metavar="motion|SPEC",
+                        help="person detector for --tracks or --poses: motion (default, static camera, training "
+                             "free) or package.module:callable")
+    people.add_argument("--tracker", metavar="bytetrack|sort|SPEC",
+                        help="tracker for --tracks or --poses: bytetrack (default) or sort (unsupvad[tracking]), "
+                             "or package.module:callable")
+    people.add_argument("--pose", metavar="silhouette|SPEC",
+                        help="pose estimator, implies --poses: silhouette (default, a crude stand-in, not a pose "
+                             "model) or package.module:callable")
 
 
 def _add_fit(sub) -> None:
@@ -311,3 +356,38 @@ def _add_plot(sub) -> None:
     plot.add_argument("model", type=Path, metavar="MODEL", help="model file written by 'unsupvad fit'")
     plot.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the images")
 
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole frame index, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"frame indices are 0-based, got {value}")
+    return value
+
+
+def _add_overlay(sub) -> None:
+    overlay = sub.add_parser(
+        "overlay", formatter_class=_Formatter, help="who was abnormal, where: scored boxes on a video's frames",
+        description=_wrap("Draw the people of one video, as 'unsupvad score --objects' scored them, on the video "
+                          "file's frames: each box coloured by its score on one ramp for the whole video (blue = "
+                          "its lowest, grey half way, red = its highest, black = no score). A .png output is one "
+                          "frame (default: the frame of the video's most abnormal detection); any other suffix "
+                          "(.mp4, .mkv) a short video of --start..--stop. Needs unsupvad[video]."),
+        epilog="example:\n"
+               "  unsupvad score model.uvad tracks/ --frames videos.csv --out scores.csv --objects people.csv\n"
+               "  unsupvad overlay videos/01_0014.avi --objects people.csv --out 01_0014.png\n"
+               "  unsupvad overlay videos/01_0014.avi --objects people.csv --out 01_0014.mp4 --start 100 --stop 300\n")
+    overlay.add_argument("video_file", type=Path, metavar="VIDEO_FILE", help="the video the detections are of")
+    overlay.add_argument("--objects", type=Path, required=True, metavar="CSV",
+                         help="the table of 'unsupvad score --objects' (frame 0-based)")
+    overlay.add_argument("--out", type=Path, required=True, metavar="FILE", help=".png (one frame) or a video file")
+    overlay.add_argument("--video", metavar="NAME", help="the video's name in the table (default: the file name "
+                         "without suffix)")
+    overlay.add_argument("--frame", type=_non_negative_int, metavar="N", help="the 0-based frame of a .png")
+    overlay.add_argument("--start", type=_non_negative_int, metavar="N", help="first frame of a video (default 0)")
+    overlay.add_argument("--stop", type=_non_negative_int, metavar="N",
+                         help="one past the last frame of a video (default: the end)")
+    overlay.add_argument("--line-width", type=_positive_int, default=2, metavar="PX", help="box outline (default 2)")

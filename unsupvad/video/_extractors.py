@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from ..models._base import torch_seeded
+from ._specs import build_from_import_spec, is_import_spec
 
 TINY_SPEC = "tiny"
 
@@ -59,35 +59,6 @@ def _load_torchscript(path: Path):
                          f"({' '.join(str(exc).split())[:300]})") from exc
 
 
-def _load_import_spec(spec: str):
-    module_name, _, attribute = spec.partition(":")
-    try:
-        target = importlib.import_module(module_name)
-    except Exception as exc:  # the user's module: any failure of it is a bad spec, not a bug here
-        raise ValueError(f"extractor {spec!r}: cannot import module {module_name!r} ({type(exc).__name__}: "
-                         f"{exc})") from exc
-    for part in attribute.split("."):
-        if not hasattr(target, part):
-            raise ValueError(f"extractor {spec!r}: module {module_name!r} has no attribute {attribute!r}")
-        target = getattr(target, part)
-    if not callable(target):
-        raise ValueError(f"extractor {spec!r}: {attribute!r} is not callable")
-    try:
-        extractor = target()
-    except Exception as exc:
-        raise ValueError(f"extractor {spec!r}: {attribute}() failed ({type(exc).__name__}: {exc})") from exc
-    if not callable(extractor):
-        raise ValueError(f"extractor {spec!r}: {attribute}() returned a {type(extractor).__name__}, not an "
-                         "nn.Module or a callable")
-    return extractor
-
-
-def _is_import_spec(spec: str) -> bool:
-    module_name, colon, attribute = spec.partition(":")
-    names = module_name.split(".") + attribute.split(".")
-    return bool(colon) and all(name.isidentifier() for name in names)
-
-
 def load_extractor(spec):
     """A feature extractor from a file path, an import spec or ``'tiny'``.
 
@@ -123,8 +94,8 @@ def load_extractor(spec):
     """
     if isinstance(spec, str) and spec == TINY_SPEC:
         extractor = TinyClipNet()
-    elif isinstance(spec, str) and not Path(spec).exists() and _is_import_spec(spec):
-        extractor = _load_import_spec(spec)
+    elif isinstance(spec, str) and not Path(spec).exists() and is_import_spec(spec):
+        extractor = build_from_import_spec(spec, "extractor", "an nn.Module or a callable")
     else:
         path = Path(spec)
         if not path.is_file():
