@@ -209,7 +209,14 @@ def test_a_real_sigint_inside_a_training_epoch_of_cli_fit(mot_folder, tmp_path, 
         return original(self, net, batch=batch, training=training, **kwargs)
 
     monkeypatch.setattr(InterruptibleNet, "on_batch_begin", on_batch_begin)
-    assert cli.main(fit_args(mot_folder, out)) == 130
+    # A process started in the background by a non-interactive shell inherits SIGINT ignored, and Python then
+    # leaves it ignored: give the test Python's own handler, as an interactive run has.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        status = cli.main(fit_args(mot_folder, out))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert status == 130
     assert "interrupted" in capsys.readouterr().err
     assert out.read_bytes() == b"the previous model"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.uvad", "tracks"]
