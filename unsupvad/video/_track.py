@@ -97,6 +97,15 @@ def _frame_rate(fps, default_fps: float) -> float:
     return float(fps) if fps is not None and np.isfinite(fps) and fps > 0 else float(default_fps)
 
 
+def _package_tracker(class_name: str, settings, fps) -> SupervisionTracker:
+    """The ``trackers`` package's ``class_name`` built from a factory's fields, at the video's frame rate."""
+    trackers = require_trackers()[0]
+    options = asdict(settings)
+    default_fps = options.pop("default_fps")
+    tracker_class = getattr(trackers, class_name)
+    return SupervisionTracker(tracker_class(frame_rate=_frame_rate(fps, default_fps), **options))
+
+
 @dataclass(frozen=True)
 class ByteTrack:
     """A factory of ByteTrack trackers (``trackers.ByteTrackTracker``), one per video.
@@ -140,10 +149,7 @@ class ByteTrack:
 
     def __call__(self, fps: float | None = None) -> SupervisionTracker:
         """A new tracker for one video of ``fps`` frames per second (None: ``default_fps``)."""
-        trackers = require_trackers()[0]
-        options = asdict(self)
-        default_fps = options.pop("default_fps")
-        return SupervisionTracker(trackers.ByteTrackTracker(frame_rate=_frame_rate(fps, default_fps), **options))
+        return _package_tracker("ByteTrackTracker", self, fps)
 
 
 @dataclass(frozen=True)
@@ -177,10 +183,7 @@ class Sort:
 
     def __call__(self, fps: float | None = None) -> SupervisionTracker:
         """A new tracker for one video of ``fps`` frames per second (None: ``default_fps``)."""
-        trackers = require_trackers()[0]
-        options = asdict(self)
-        default_fps = options.pop("default_fps")
-        return SupervisionTracker(trackers.SORTTracker(frame_rate=_frame_rate(fps, default_fps), **options))
+        return _package_tracker("SORTTracker", self, fps)
 
 
 def load_tracker(spec="bytetrack", **options):
