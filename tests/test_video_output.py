@@ -132,6 +132,9 @@ def test_the_overlay_video_has_the_chosen_frames(striped_video, tmp_path):
 @pytest.mark.parametrize("change, kwargs, message", [
     (lambda t: t, {"out": "x.png"}, "pass frame="),
     (lambda t: t, {"out": "x.png", "frame": 10}, "not inside the video"),
+    (lambda t: t, {"out": "x.mkv", "start": 8, "stop": 12}, r"frames 8..11 are not inside the video \(frames 0..9\)"),
+    (lambda t: t, {"out": "x.mkv", "start": 12}, r"frames 12..9 are not inside the video \(frames 0..9\)"),
+    (lambda t: t, {"out": "x.mkv", "start": 5, "stop": 3}, r"frames 5..2 are not inside the video \(frames 0..9\)"),
     (lambda t: t.drop(columns="score"), {"out": "x.mkv"}, "missing: score"),
     (lambda t: t.assign(video=["a", "b"]), {"out": "x.mkv"}, "select one video"),
     (lambda t: t.assign(frame=[-1, 2]), {"out": "x.mkv"}, "0-based"),

@@ -98,30 +98,33 @@ def _checked_detections(detections) -> pd.DataFrame:
     return table
 
 
-def _frame_range(frame, start, stop, n_frames: int) -> tuple[int, int]:
+def _frame_range(frame, start, stop) -> tuple[int, int | None]:
+    """``(start, stop)`` asked for; ``stop`` None: to the end of the video."""
     if frame is not None:
         start, stop = frame, frame + 1
-    start = 0 if start is None else int(start)
-    stop = n_frames if stop is None else int(stop)
-    if not 0 <= start < stop <= n_frames:
-        raise ValueError(f"frames {start}..{stop - 1} are not inside the video (frames 0..{n_frames - 1})")
-    return start, stop
+    return (0 if start is None else int(start)), (None if stop is None else int(stop))
 
 
-def _drawn_frames(path: Path, table: pd.DataFrame, start: int, stop: int, colours, line_width: int):
-    """The frames ``start..stop-1`` of the video, decoded in chunks, with that frame's boxes drawn."""
-    by_frame = {f: np.flatnonzero(table["frame"].to_numpy() == f) for f in np.unique(table["frame"])}
+def _outside(start: int, stop: int | None, n_frames: int) -> ValueError:
+    last = (n_frames if stop is None else stop) - 1
+    return ValueError(f"frames {start}..{last} are not inside the video (frames 0..{n_frames - 1})")
+
+
+def _drawn_frames(reader: VideoReader, table: pd.DataFrame, start: int, stop: int | None, colours,
+                  line_width: int) -> tuple[list[np.ndarray], int]:
+    """The frames ``start..stop-1``, decoded in chunks, with that frame's boxes drawn; and the frames decoded."""
+    by_frame = table.groupby("frame").indices
     boxes = table[["left", "top", "width", "height"]].to_numpy(np.float64)
-    index = 0
-    with VideoReader(path) as reader:
-        for chunk in reader.chunks(64):
-            for pixels in chunk:
-                if start <= index < stop:
-                    rows = by_frame.get(index, np.zeros(0, np.int64))
-                    yield draw_boxes(pixels, boxes[rows], colours[rows], line_width)
-                index += 1
-                if index >= stop:
-                    return
+    drawn, index = [], 0
+    for chunk in reader.chunks(64):
+        for pixels in chunk:
+            if index >= start:
+                rows = by_frame.get(index, np.zeros(0, np.int64))
+                drawn.append(draw_boxes(pixels, boxes[rows], colours[rows], line_width))
+            index += 1
+            if stop is not None and index >= stop:
+                return drawn, index
+    return drawn, index
 
 
 def write_overlay(video_file, detections, out, *, frame: int | None = None, start: int | None = None,
@@ -167,10 +170,15 @@ def write_overlay(video_file, detections, out, *, frame: int | None = None, star
     is_image = out.suffix.lower() in IMAGE_SUFFIXES
     if is_image and frame is None:
         raise ValueError(f"{out}: an image shows one frame: pass frame=")
-    with VideoReader(video_file) as reader:
-        n_frames, rate = reader.count_frames(), reader.fps
-    begin, end = _frame_range(frame, start, stop, n_frames)
+    begin, end = _frame_range(frame, start, stop)
     colours = score_colours(table["score"].to_numpy(np.float64), vmin, vmax)
-    frames = np.stack(list(_drawn_frames(Path(video_file), table, begin, end, colours, line_width)))
+    with VideoReader(video_file) as reader:
+        rate = reader.fps
+        if begin < 0 or (end is not None and end <= begin):
+            raise _outside(begin, end, reader.count_frames())
+        drawn, n_decoded = _drawn_frames(reader, table, begin, end, colours, line_width)
+    if not drawn or (end is not None and n_decoded < end):  # the video ended before the frames asked for
+        raise _outside(begin, end, n_decoded)
+    frames = np.stack(drawn)
     codec = codec or ("png" if is_image else "libx264" if out.suffix.lower() == ".mp4" else "ffv1")
     return write_video(out, frames, fps=fps or rate or 25.0, codec=codec)
