@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -154,6 +155,22 @@ class VideoReader:
     def count_frames(self) -> int:
         """Decode every frame without converting it and count them."""
         return sum(1 for _ in self._decoded())
+
+
+def claimed_frame_counts(paths) -> list[int | None]:
+    """The frame count each container claims (None where it does not say); opening every file refuses a bad one."""
+    counts = []
+    for path in paths:
+        with VideoReader(path) as reader:
+            counts.append(reader.estimated_frames)
+    return counts
+
+
+def progress_bar(enabled: bool, total: int | None, desc: str, unit: str):
+    """A tqdm bar on stderr over ``total`` of ``unit`` (None: an open count); a no-op bar when not ``enabled``."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, disable=not enabled, file=sys.stderr)
 
 
 def iter_frame_chunks(path, chunk_frames: int = 128) -> Iterator[np.ndarray]:

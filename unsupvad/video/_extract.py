@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from torch import nn
 
 from .._atomic import replaced_atomically
 from ..models._base import resolve_device
-from ._decode import VideoFileInfo, VideoReader, read_video_info
+from ._decode import VideoFileInfo, VideoReader, claimed_frame_counts, progress_bar, read_video_info
 from ._extractors import checked_features, load_extractor
 from ._files import feature_path, list_videos
 from ._recipe import CROP_COUNTS, I3DRecipe
@@ -148,19 +147,10 @@ def _record(info: VideoFileInfo, out_dir: Path, shape, resumed: bool) -> Extract
 
 def _estimated_snippets(paths, snippet_len: int) -> int | None:
     """The snippets the containers claim (None when one does not say); opening every file refuses a bad one early."""
-    estimates = []
-    for path in paths:
-        with VideoReader(path) as reader:
-            estimates.append(reader.estimated_frames)
+    estimates = claimed_frame_counts(paths)
     if None in estimates:
         return None
     return sum(math.ceil(frames / snippet_len) for frames in estimates)
-
-
-def _progress_bar(enabled: bool, total: int | None):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="extract", unit="snippet", disable=not enabled, file=sys.stderr)
 
 
 @dataclass
@@ -279,7 +269,7 @@ def extract_features(videos, out_dir, extractor, *, crops: int = 10, batch_size:
     total = _estimated_snippets(todo, recipe.snippet_len)
     out_dir.mkdir(parents=True, exist_ok=True)
     records: dict[Path, ExtractedVideo] = {}
-    with _progress_bar(progress and bool(todo), total) as bar:
+    with progress_bar(progress and bool(todo), total, "extract", "snippet") as bar:
         run = _Run(extractor, recipe, crops, batch_size, device, bar, out_dir)
         for path in todo:
             records[path] = run.extract(path)

@@ -6,7 +6,6 @@ import hashlib
 import io
 import json
 import logging
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import numpy as np
 
 from .._atomic import replaced_atomically
 from ..datasets._pose import POSE_SUFFIX
-from ._decode import VideoFileInfo, VideoReader
+from ._decode import VideoFileInfo, VideoReader, claimed_frame_counts, progress_bar
 from ._detect import checked_detections, load_detector
 from ._files import list_videos
 from ._pose import N_JOINTS, checked_keypoints, load_pose
@@ -361,17 +360,8 @@ class _PeopleRun:
 
 def _estimated_frames(paths) -> int | None:
     """The frames the containers claim (None when one does not say); opening every file refuses a bad one early."""
-    estimates = []
-    for path in paths:
-        with VideoReader(path) as reader:
-            estimates.append(reader.estimated_frames)
+    estimates = claimed_frame_counts(paths)
     return None if None in estimates else sum(estimates)
-
-
-def _progress_bar(enabled: bool, total: int | None):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="people", unit="frame", disable=not enabled, file=sys.stderr)
 
 
 def _check_chunk_frames(chunk_frames) -> None:
@@ -476,7 +466,7 @@ def extract_people(videos, out_dir, *, detector="motion", tracker="bytetrack", p
     records = {path: record for path, record in kept.items() if record is not None}
     todo = [path for path in paths if path not in records]
     total = _estimated_frames(todo)
-    with _progress_bar(progress and bool(todo), total) as bar:
+    with progress_bar(progress and bool(todo), total, "people", "frame") as bar:
         run = _PeopleRun(detector, tracker_factory, pose, chunk_frames, out_dir, bar)
         for path in todo:
             if pose is None:
