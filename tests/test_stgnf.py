@@ -546,3 +546,52 @@ def test_training_with_multi_tensor_kernels_equals_the_per_tensor_loop(monkeypat
     fast = fit(build)
     slow = fit(per_tensor)
     assert all(torch.equal(a, b) for a, b in zip(fast, slow, strict=True))
+
+
+def test_weighted_batchnorm_without_momentum_averages_the_batches_weighted():
+    torch.manual_seed(0)
+    norm = WeightedBatchNorm2d(3, momentum=None)
+    first, second = torch.randn(8, 3, 5, 4), torch.randn(8, 3, 5, 4) + 2.0
+    weights = torch.tensor([1.0, 0.0, 0.5, 1.0, 0.0, 1.0, 0.25, 1.0])
+    norm(first, weights)
+    norm(second, weights)
+    norm(first, torch.zeros(8))  # a batch with no weight counts for nothing
+
+    def weighted_mean(x):
+        share = (weights / weights.sum()).view(-1, 1, 1, 1)
+        return (x * share).sum(dim=(0, 2, 3)) / (5 * 4)
+
+    expected = (weighted_mean(first) + weighted_mean(second)) / 2
+    np.testing.assert_allclose(norm.running_mean.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+    assert int(norm.num_batches_tracked) == 2
+
+
+def test_precise_batch_norm_scores_with_the_statistics_of_the_training_windows(boxes):
+    # one batch holds every training window: the precise statistics are then that batch's own
+    model = STGNF(seg_len=8, n_flows=2, batch_size=4096, min_iterations=1, flip_augment=False, random_state=0,
+                  device="cpu").partial_fit(boxes)
+    data = model._training_data(boxes, None)
+    assert len(data) <= model.batch_size
+    module = model.net_.module_
+    eval_nll = module(data.windows).detach()
+    for m in module.modules():
+        if isinstance(m, WeightedBatchNorm2d):
+            m.train()
+    with torch.no_grad():
+        batch_nll = module(data.windows, data.weight)  # normalised by the batch's own statistics
+    module.eval()
+    np.testing.assert_allclose(eval_nll.numpy(), batch_nll.numpy(), rtol=1e-3, atol=1e-4)
+    running = clone(model).set_params(batch_norm="running").partial_fit(boxes)
+    lagging = running.net_.module_(data.windows).detach()
+    assert np.abs(lagging.numpy() - batch_nll.numpy()).max() > 10 * np.abs(eval_nll.numpy() - batch_nll.numpy()).max()
+
+
+def test_precise_batch_norm_changes_no_weight_and_is_seeded(boxes):
+    params = dict(seg_len=8, n_flows=2, batch_size=64, min_iterations=2, random_state=0, device="cpu")
+    precise = STGNF(**params).partial_fit(boxes)
+    running = STGNF(**params, batch_norm="running").partial_fit(boxes)
+    for (name, a), b in zip(precise.net_.module_.named_parameters(), running.net_.module_.parameters(), strict=True):
+        assert torch.equal(a, b), name
+    again = STGNF(**params).partial_fit(boxes)
+    np.testing.assert_array_equal(precise.decision_scores_, again.decision_scores_)
+    assert not np.array_equal(precise.decision_scores_, running.decision_scores_)

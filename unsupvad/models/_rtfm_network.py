@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import torch
 from torch import nn
 
 from ._bags import FeatureStandardizer
+from ._batch_norm import average_batch_norm_statistics
 
 SCORE_CHUNK = 1024
 HALO = 5
@@ -199,24 +202,9 @@ def precise_batch_norm(module: nn.Module, dataset, batch_size: int, device: torc
 
     The batches are those of training (``batch_size`` items each), the first
     ``max_batches`` of them when given (training bags come in random order);
-    the forward passes run without gradient and with dropout off, so only the
-    statistics change, not the weights.
+    see :func:`~unsupvad.models._batch_norm.average_batch_norm_statistics`.
     """
-    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if not norms:
-        return
-    was_training, momenta = module.training, [m.momentum for m in norms]
-    module.eval()
-    for norm in norms:
-        norm.reset_running_stats()
-        norm.momentum = None  # cumulative average over the batches below
-        norm.train()
-    with torch.no_grad():
-        for i, (batch, _) in enumerate(torch.utils.data.DataLoader(dataset, batch_size=batch_size)):
-            if max_batches is not None and i >= max_batches:
-                break
-            module(**{name: value.to(device) for name, value in batch.items()})
-    for norm, momentum in zip(norms, momenta, strict=True):
-        norm.momentum = momentum
-    module.train(was_training)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size)
+    batches = ({name: value.to(device) for name, value in batch.items()} for batch, _ in loader)
+    average_batch_norm_statistics(module, itertools.islice(batches, max_batches))
 

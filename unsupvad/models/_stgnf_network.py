@@ -64,14 +64,15 @@ class WeightedBatchNorm2d(nn.BatchNorm2d):
 
     @torch.no_grad()
     def _update_running(self, mean: torch.Tensor, var: torch.Tensor, count: torch.Tensor) -> None:
-        momentum = 0.1 if self.momentum is None else self.momentum
         unbiased = var * count / (count - 1).clamp_min(1)
         has_data = count > 0
+        self.num_batches_tracked.add_(has_data.to(self.num_batches_tracked.dtype))
+        # momentum None: the cumulative average over the batches since the last reset, as in nn.BatchNorm2d
+        momentum = 1.0 / self.num_batches_tracked.clamp_min(1).item() if self.momentum is None else self.momentum
         self.running_mean.copy_(torch.where(has_data, (1 - momentum) * self.running_mean + momentum * mean,
                                             self.running_mean))
         self.running_var.copy_(torch.where(has_data, (1 - momentum) * self.running_var + momentum * unbiased,
                                            self.running_var))
-        self.num_batches_tracked.add_(1)
 
 
 # ---------------------------------------------------------------------- flow layers

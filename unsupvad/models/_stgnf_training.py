@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import torch
 from skorch.callbacks import Callback
@@ -121,3 +123,15 @@ def normalise_windows(xy: torch.Tensor, frame_size: torch.Tensor) -> torch.Tenso
     std_y = xy[..., 1].std(dim=(1, 2), unbiased=False)
     std_y = torch.where(std_y < _MIN_STD_Y, torch.ones_like(std_y), std_y)
     return (xy / std_y.view(-1, 1, 1, 1)).permute(0, 3, 1, 2).contiguous()
+
+
+def statistics_batches(dataset: WindowDataset, batch_size: int, max_batches: int, seed) -> Iterator[dict]:
+    """Up to ``max_batches`` batches of ``dataset`` in a seeded random order, as the module's keyword arguments.
+
+    The batches for :func:`~unsupvad.models._batch_norm.average_batch_norm_statistics`:
+    windows (and flips) drawn without replacement, the same for the same ``seed``.
+    """
+    order = np.random.default_rng(seed).permutation(len(dataset))[: max_batches * batch_size]
+    for start in range(0, len(order), batch_size):
+        batch, _ = dataset[order[start: start + batch_size]]
+        yield batch

@@ -63,6 +63,9 @@ class WeightedOneClassModel(TrainingLabelsMixin, SnippetScoresMixin, OutlierMixi
       the checked object weights (a float32 tensor on ``device_``);
     * ``_training_scores(X)``: the training snippets' anomaly scores after
       training, from which ``offset_`` and ``decision_scores_`` are set;
+    * optionally ``_after_training(data)``: run once after the epochs of a
+      ``fit`` or ``partial_fit``, with their training data, before scoring
+      (STGNF recomputes its batch-norm statistics there);
     * ``score_snippets(X)``.
 
     The training batches are dicts ``{"x": ..., "sample_weight": ...}`` (one
@@ -127,11 +130,15 @@ class WeightedOneClassModel(TrainingLabelsMixin, SnippetScoresMixin, OutlierMixi
             with torch_seeded(self._seed + self._EPOCH_SEED_OFFSET + self.n_epochs_, self.device_):
                 self.net_.partial_fit(data, y=None, epochs=1)
             self.n_epochs_ += 1
+        self._after_training(data)
         del data  # the training copy goes before scoring makes its own (large feature sets)
         self.decision_scores_ = np.asarray(self._training_scores(X), dtype=np.float64)
         share = AUTO_CONTAMINATION if self.contamination == "auto" else self.contamination
         self.offset_ = offset_at(self.decision_scores_, share)
         return self
+
+    def _after_training(self, data) -> None:
+        """Hook run after the epochs of a fit or partial_fit, before scoring (nothing by default)."""
 
     def _checked_weight(self, sample_weight, n_objects: int) -> torch.Tensor:
         return checked_object_weights(sample_weight, n_objects, self.device_)
