@@ -232,3 +232,31 @@ def test_feature_memory_budget_changes_where_bags_come_from_not_the_result(model
              for fit, budget in zip(fits, (2**30, 0))]
     assert banks[0].preloaded and not banks[1].preloaded
     np.testing.assert_array_equal(fits[0].score_snippets(X), fits[1].score_snippets(X))
+
+
+@pytest.mark.parametrize("model_class", [RTFM, MIL])
+def test_min_agreement_trains_more_epochs_until_the_model_ranks_its_labels(model_class):
+    from sklearn.metrics import roc_auc_score
+
+    from unsupvad.datasets import make_synthetic_videos
+
+    X = make_synthetic_videos(12, tracks=None, n_features=64, random_state=0)
+    y = X.snippet_labels()
+    params = dict(random_state=0, device="cpu", iterations_per_epoch=1, max_epochs=6)
+    one = model_class(**params).partial_fit(X, y)
+    assert one.n_epochs_ == 1
+    agreement = roc_auc_score(y, one.score_snippets(X))
+    more = model_class(**params, min_agreement=min(agreement + 0.05, 1.0)).partial_fit(X, y)
+    assert 1 < more.n_epochs_ <= 6
+    reached = roc_auc_score(y, more.score_snippets(X))
+    assert reached >= more.min_agreement or more.n_epochs_ == 6
+    # the first epoch is the same training either way
+    easy = model_class(**params, min_agreement=0.5).partial_fit(X, y)
+    assert easy.n_epochs_ == 1
+    np.testing.assert_array_equal(easy.score_snippets(X), one.score_snippets(X))
+
+
+def test_min_agreement_outside_half_to_one_is_refused():
+    X = random_feature_videos([8, 8], d=16, seed=0)
+    with pytest.raises(ValueError, match="min_agreement"):
+        RTFM(min_agreement=0.4, device="cpu").partial_fit(X, np.tile([0, 1], len(X) // 2))

@@ -569,7 +569,7 @@ def test_weighted_batchnorm_without_momentum_averages_the_batches_weighted():
 def test_precise_batch_norm_scores_with_the_statistics_of_the_training_windows(boxes):
     # one batch holds every training window: the precise statistics are then that batch's own
     model = STGNF(seg_len=8, n_flows=2, batch_size=4096, min_iterations=1, flip_augment=False, random_state=0,
-                  device="cpu").partial_fit(boxes)
+                  batch_norm="precise", device="cpu").partial_fit(boxes)
     data = model._training_data(boxes, None)
     assert len(data) <= model.batch_size
     module = model.net_.module_
@@ -588,10 +588,10 @@ def test_precise_batch_norm_scores_with_the_statistics_of_the_training_windows(b
 
 def test_precise_batch_norm_changes_no_weight_and_is_seeded(boxes):
     params = dict(seg_len=8, n_flows=2, batch_size=64, min_iterations=2, random_state=0, device="cpu")
-    precise = STGNF(**params).partial_fit(boxes)
+    precise = STGNF(**params, batch_norm="precise").partial_fit(boxes)
     running = STGNF(**params, batch_norm="running").partial_fit(boxes)
     for (name, a), b in zip(precise.net_.module_.named_parameters(), running.net_.module_.parameters(), strict=True):
         assert torch.equal(a, b), name
-    again = STGNF(**params).partial_fit(boxes)
+    again = STGNF(**params, batch_norm="precise").partial_fit(boxes)
     np.testing.assert_array_equal(precise.decision_scores_, again.decision_scores_)
     assert not np.array_equal(precise.decision_scores_, running.decision_scores_)

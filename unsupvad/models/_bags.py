@@ -114,6 +114,7 @@ BAG_PARAMETER_CONSTRAINTS = {
     "batch_size": [Interval(Integral, 1, None, closed="left")],
     "iterations_per_epoch": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
     "min_iterations": [Interval(Integral, 1, None, closed="left")],
+    "min_agreement": [None, Interval(Real, 0.5, 1, closed="both")],
     "feature_cache_bytes": [Interval(Integral, 0, None, closed="left")],
     "input_scaling": [StrOptions({"standard", "rms", "none"})],
     "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -224,7 +225,9 @@ class BagTrainingMixin(CachesPerVideoSet, SnippetScoresMixin):
     def partial_fit(self, X, y, sample_weight=None, snippet_scores=None):
         """Train one more epoch, continuing from the current state (from scratch when not fitted).
 
-        Parameters are those of :meth:`fit`.
+        With ``min_agreement`` set, more epochs follow (at most ``max_epochs``
+        in all) while the model's scores of the training snippets rank ``y``
+        (ROC AUC) below it. Parameters are those of :meth:`fit`.
         """
         X = as_videoset(X, need="features", what=type(self).__name__)
         if not hasattr(self, "net_"):
@@ -235,8 +238,18 @@ class BagTrainingMixin(CachesPerVideoSet, SnippetScoresMixin):
             self._check_n_features(X)
             data = self._training_data(X, y, sample_weight, snippet_scores)
         self._epoch(X, data)
+        for _ in range(self.max_epochs - 1):
+            if self.min_agreement is None or self._agreement(X, y) >= self.min_agreement:
+                break
+            self._epoch(X, data)
         self._set_offset(X)
         return self
+
+    def _agreement(self, X: VideoSet, y) -> float:
+        """ROC AUC of the model's scores of the training snippets against their labels ``y``."""
+        from sklearn.metrics import roc_auc_score
+
+        return float(roc_auc_score(np.asarray(y), self.score_snippets(X)))
 
     def _start(self, X: VideoSet) -> None:
         self.device_ = resolve_device(self.device)

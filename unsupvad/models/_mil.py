@@ -139,6 +139,13 @@ class MIL(BagTrainingMixin, OutlierMixin, BaseEstimator):
         (``'standard'``) made MIL fit label noise faster (held-out snippet
         AUC 0.87-0.90 instead of 0.93 with 20 % of the labels flipped, see
         ``tests/test_mil.py``), while one scale keeps it unit-free.
+    min_agreement : float in [0.5, 1] or None, default=None
+        None: :meth:`partial_fit` trains one epoch (the paper's step). A
+        value: after that epoch, more epochs follow (at most ``max_epochs``)
+        while the model's own scores of the training snippets rank the labels
+        it was given (ROC AUC) below ``min_agreement``: a WS that does not yet
+        rank its step's pseudo-labels would hand the wOCC noise as soft
+        labels. Costs one scoring pass of the training snippets per epoch.
     max_epochs : int, default=20
         Epochs of :meth:`fit` (see :class:`RTFM`); :meth:`partial_fit` runs
         one. With noisy labels the ranking loss starts fitting the noise
@@ -178,7 +185,8 @@ class MIL(BagTrainingMixin, OutlierMixin, BaseEstimator):
 
     def __init__(self, *, hidden_dims=(512, 32), dropout=0.6, smoothness=8e-5, sparsity=8e-5,
                  bag_size="auto", bag_sampling="random", mode="pseudo", batch_size=32,
-                 iterations_per_epoch="auto", min_iterations=10, input_scaling="rms", max_epochs=20, lr=1e-3,
+                 iterations_per_epoch="auto", min_iterations=10,
+                 min_agreement=None, input_scaling="rms", max_epochs=20, lr=1e-3,
                  weight_decay=5e-4, feature_cache_bytes=2**30, contamination="auto", random_state=None, device="auto",
                  verbose=0):
         self.hidden_dims = hidden_dims
@@ -191,6 +199,7 @@ class MIL(BagTrainingMixin, OutlierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.iterations_per_epoch = iterations_per_epoch
         self.min_iterations = min_iterations
+        self.min_agreement = min_agreement
         self.input_scaling = input_scaling
         self.max_epochs = max_epochs
         self.lr = lr

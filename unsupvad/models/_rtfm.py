@@ -130,6 +130,13 @@ class RTFM(BagTrainingMixin, OutlierMixin, BaseEstimator):
         each interleaving step's WS would then hand the wOCC noise as soft
         labels. The floor only acts below ``10 * batch_size`` bags of the
         larger class (about 5,000 snippets with the defaults).
+    min_agreement : float in [0.5, 1] or None, default=None
+        None: :meth:`partial_fit` trains one epoch (the paper's step). A
+        value: after that epoch, more epochs follow (at most ``max_epochs``)
+        while the model's own scores of the training snippets rank the labels
+        it was given (ROC AUC) below ``min_agreement``: a WS that does not yet
+        rank its step's pseudo-labels would hand the wOCC noise as soft
+        labels. Costs one scoring pass of the training snippets per epoch.
     max_epochs : int, default=20
         Epochs of :meth:`fit`; :meth:`partial_fit` runs one. On a
         ShanghaiTech-sized training set (about 11,000 snippets, 10 %
@@ -206,6 +213,7 @@ class RTFM(BagTrainingMixin, OutlierMixin, BaseEstimator):
                  sparsity="auto", branch_dim=512, head_dims=(512, 128), dropout=0.7,
                  selection_dropout=0.7, input_scaling="standard", batch_norm="precise", bag_size=16,
                  bag_sampling="random", mode="pseudo", batch_size=32, iterations_per_epoch="auto", min_iterations=10,
+                 min_agreement=None,
                  max_epochs=20, lr=1e-3, weight_decay=5e-4, precision="float32", feature_cache_bytes=2**30,
                  contamination="auto", random_state=None, device="auto", verbose=0):
         self.k = k
@@ -226,6 +234,7 @@ class RTFM(BagTrainingMixin, OutlierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.iterations_per_epoch = iterations_per_epoch
         self.min_iterations = min_iterations
+        self.min_agreement = min_agreement
         self.max_epochs = max_epochs
         self.lr = lr
         self.weight_decay = weight_decay
