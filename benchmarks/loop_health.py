@@ -94,20 +94,23 @@ def real_train_labels(X: VideoSet) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- one fit
-def model_for(setting: str, variant: str, seed: int) -> InterleavedVAD:
-    ws = RTFM(device="cpu", **(RELEASED_WS if variant == "released" else {}))
+def model_for(setting: str, variant: str, seed: int, options: dict | None = None) -> InterleavedVAD:
+    """The fit of one run; ``options`` are the non-default model settings of ``--stgnf-batch-norm`` and
+    ``--ws-min-agreement`` (``{'stgnf': {...}, 'ws': {...}}``)."""
+    options = options or {}
+    ws = RTFM(device="cpu", **(RELEASED_WS if variant == "released" else {}), **options.get("ws", {}))
     if setting == "tracks_stgnf":
-        wocc = STGNF(layout="box5", train_stride=24, score_stride=24, device="cpu")
+        wocc = STGNF(layout="box5", train_stride=24, score_stride=24, device="cpu", **options.get("stgnf", {}))
     else:
         wocc = FeatureAE(device="cpu")
     extra = {"weight_floor": 0.0} if variant == "released" else {}
     return InterleavedVAD(wocc, ws, device="cpu", random_state=seed, **extra)
 
 
-def run(setting: str, variant: str, seed: int) -> dict:
+def run(setting: str, variant: str, seed: int, options: dict | None = None) -> dict:
     torch.set_num_threads(1)
     X = real_tracks() if setting.startswith("tracks") else generated(setting, seed)
-    model = model_for(setting, variant, seed)
+    model = model_for(setting, variant, seed, options)
     tic = time.perf_counter()
     error = None
     try:
@@ -175,7 +178,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=RESULT)
     parser.add_argument("--update", action="store_true",
                         help="keep the runs of the other settings already in --out (rerun only --settings)")
+    parser.add_argument("--stgnf-batch-norm", choices=("running", "precise"), default="running",
+                        help="STGNF(batch_norm=...) of tracks_stgnf (the library default: running)")
+    parser.add_argument("--ws-min-agreement", type=float, default=None,
+                        help="RTFM(min_agreement=...) (the library default: None, one epoch per step)")
     return parser.parse_args(argv)
+
+
+def model_options(args: argparse.Namespace) -> dict:
+    """The non-default model settings asked for on the command line (empty at the library defaults)."""
+    options = {}
+    if args.stgnf_batch_norm != "running":
+        options["stgnf"] = {"batch_norm": args.stgnf_batch_norm}
+    if args.ws_min_agreement is not None:
+        options["ws"] = {"min_agreement": args.ws_min_agreement}
+    return options
 
 
 def tasks(args: argparse.Namespace) -> list[tuple[str, str, int]]:
@@ -196,8 +213,9 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     start = time.perf_counter()
     runs = []
+    options = model_options(args)
     for result in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
-            delayed(run)(*task) for task in tasks(args)):
+            delayed(run)(*task, options) for task in tasks(args)):
         runs.append(result)
         verdict = "error: " + result["error"] if result["error"] else (
             f"pass={result['checks']['pass']} {result['checks']}  T_ws {result['thresholds']}  "
@@ -213,7 +231,9 @@ def main(argv=None) -> dict:
     runs.sort(key=lambda r: (SETTINGS.index(r["setting"]), r["variant"], r["seed"]))
     defaults = [r for r in runs if r["variant"] == "default"]
     result = {
-        "benchmark": "InterleavedVAD loop health at the library defaults (label-free per-step statistics)",
+        "benchmark": "InterleavedVAD loop health at the library defaults (label-free per-step statistics)"
+                     + (f", except {options}" if options else ""),
+        "model_options": options,
         "criteria": {"max_excess_saturation": MAX_EXCESS_SATURATION, "min_step_agreement": MIN_STEP_AGREEMENT,
                      "min_median_agreement": MIN_MEDIAN_AGREEMENT, "min_spread": MIN_SPREAD,
                      "min_threshold": MIN_THRESHOLD},

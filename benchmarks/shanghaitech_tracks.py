@@ -113,16 +113,22 @@ def make_config(args: argparse.Namespace) -> dict:
         "torch_threads_per_job": 1,
         "device": args.device,
         "features": {"standardize": True},
-        "stgnf": {"layout": "box5", "seg_len": 24, "train_stride": 6, "score_stride": 6, "n_flows": 8},
+        "stgnf": {"layout": "box5", "seg_len": 24, "train_stride": 6, "score_stride": 6, "n_flows": 8,
+                  **({} if args.stgnf_batch_norm == "running" else {"batch_norm": args.stgnf_batch_norm})},
         "stgnf_test_score_stride": 1,
         "alldata_epochs": 1 if quick else 8,
         "interleaved": {"max_modules": 2 if quick else 4, "module_steps": "auto",
                         "max_module_steps": 2 if quick else 3},
         "feature_ae": {},
-        "rtfm": {},
-        "mil": {},
+        "rtfm": _ws_options(args),
+        "mil": _ws_options(args),
         "iforest": {},
     }
+
+
+def _ws_options(args: argparse.Namespace) -> dict:
+    """RTFM's and MIL's non-default settings from the command line (none at the library defaults)."""
+    return {} if args.ws_min_agreement is None else {"min_agreement": args.ws_min_agreement}
 
 
 REDUCTIONS = [
@@ -482,6 +488,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="tiny smoke configuration (every 20th video, 1 seed)")
     parser.add_argument("--device", default="cpu", help="'cpu', 'cuda' or 'auto'")
     parser.add_argument("--out", type=Path, default=None, help="result JSON (the markdown table goes next to it)")
+    parser.add_argument("--stgnf-batch-norm", choices=("running", "precise"), default="running",
+                        help="STGNF(batch_norm=...) in every row (the library default: running)")
+    parser.add_argument("--ws-min-agreement", type=float, default=None,
+                        help="RTFM/MIL(min_agreement=...) (the library default: None, one epoch per step)")
     args = parser.parse_args(argv)
     if args.seeds is None:
         args.seeds = [0] if args.quick else [0, 1, 2, 3, 4]

@@ -144,7 +144,7 @@ class STGNF(WindowScoresMixin, CachesPerVideoSet, WeightedOneClassModel, BaseEst
         16 batches of) the training windows with the current weights, one
         forward pass without gradient (not in STG-NF's code). The rankings
         then move smoothly and Eq. 8's consensus shrinks less; on ShanghaiTech
-        tracks the wOCC gains about 0.02 AUC while the WS loses about 0.005
+        tracks the wOCC gained about 0.02 AUC while the WS lost about 0.01
         (:doc:`/deviations`), which is why it is not the default.
     smoothing_sigmas : sequence of float, default=(1, 2, 3, 4, 5, 6)
         Gaussian filters applied one after the other to frame scores
