@@ -496,3 +496,18 @@ def test_own_training_scores_of_the_wrong_length_are_refused_and_a_wocc_without_
     plain = make_model(module_steps=1, max_modules=1).fit(X)  # GaussianWOCC has no decision_scores_
     rescored = make_model(module_steps=1, max_modules=1, wocc_scoring="rescore").fit(X)
     np.testing.assert_array_equal(plain.ws_.received_labels_[-1], rescored.ws_.received_labels_[-1])
+
+
+def test_history_counts_the_epochs_of_the_modules_ws():
+    from unsupvad import MIL, FeatureAE
+
+    feats = make_videos().features()
+
+    def fitted(min_agreement):
+        ws = MIL(hidden_dims=(8, 4), bag_size=4, iterations_per_epoch=1, max_epochs=4, min_agreement=min_agreement)
+        return InterleavedVAD(FeatureAE(hidden=(4,), max_epochs=1, device="cpu"), ws, max_modules=1, module_steps=3,
+                              device="cpu", random_state=0).fit(feats)
+
+    assert [r["ws_epochs"] for r in fitted(None).history_] == [1, 2, 3]
+    epochs = [r["ws_epochs"] for r in fitted(1.0).history_]  # never reached: every step trains to the cap
+    assert epochs == [4, 8, 12]

@@ -132,6 +132,9 @@ def step_statistics(wocc, ws, labels, previous_labels, w, new_w) -> dict:
         "label_change": float("nan") if previous_labels is None
         else float((labels != previous_labels).float().mean().item()),
     }
+    epochs = getattr(ws, "n_epochs_", None)
+    if epochs is not None:  # the module's WS so far: more than one a step with RTFM/MIL(min_agreement=...)
+        stats["ws_epochs"] = int(epochs)
     for name, est in (("wocc", wocc), ("ws", ws)):
         loss = last_epoch_loss(est)
         if loss is not None:

@@ -146,6 +146,8 @@ class MIL(BagTrainingMixin, OutlierMixin, BaseEstimator):
         it was given (ROC AUC) below ``min_agreement``: a WS that does not yet
         rank its step's pseudo-labels would hand the wOCC noise as soft
         labels. Costs one scoring pass of the training snippets per epoch.
+        In :class:`~unsupvad.InterleavedVAD`, ``history_``'s ``ws_epochs``
+        counts the module's WS epochs so far.
     max_epochs : int, default=20
         Epochs of :meth:`fit` (see :class:`RTFM`); :meth:`partial_fit` runs
         one. With noisy labels the ranking loss starts fitting the noise

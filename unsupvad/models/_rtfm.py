@@ -137,6 +137,8 @@ class RTFM(BagTrainingMixin, OutlierMixin, BaseEstimator):
         it was given (ROC AUC) below ``min_agreement``: a WS that does not yet
         rank its step's pseudo-labels would hand the wOCC noise as soft
         labels. Costs one scoring pass of the training snippets per epoch.
+        In :class:`~unsupvad.InterleavedVAD`, ``history_``'s ``ws_epochs``
+        counts the module's WS epochs so far.
     max_epochs : int, default=20
         Epochs of :meth:`fit`; :meth:`partial_fit` runs one. On a
         ShanghaiTech-sized training set (about 11,000 snippets, 10 %
