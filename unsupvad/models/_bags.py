@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import ProgressBar
 from torch import nn
 
+from .._health import rank_auc
 from .._videoset import VideoSet
 from ._bag_sampling import BagPairs, BagStream, SegmentBank, SnippetBank
 from ._base import (
@@ -246,10 +247,9 @@ class BagTrainingMixin(CachesPerVideoSet, SnippetScoresMixin):
         return self
 
     def _agreement(self, X: VideoSet, y) -> float:
-        """ROC AUC of the model's scores of the training snippets against their labels ``y``."""
-        from sklearn.metrics import roc_auc_score
-
-        return float(roc_auc_score(np.asarray(y), self.score_snippets(X)))
+        """ROC AUC of the model's scores of the training snippets against their labels ``y``
+        (the measure of InterleavedVAD's ``ws_agreement``)."""
+        return rank_auc(torch.as_tensor(self.score_snippets(X)), torch.as_tensor(np.asarray(y)))
 
     def _start(self, X: VideoSet) -> None:
         self.device_ = resolve_device(self.device)

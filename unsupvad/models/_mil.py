@@ -140,14 +140,8 @@ class MIL(BagTrainingMixin, OutlierMixin, BaseEstimator):
         AUC 0.87-0.90 instead of 0.93 with 20 % of the labels flipped, see
         ``tests/test_mil.py``), while one scale keeps it unit-free.
     min_agreement : float in [0.5, 1] or None, default=None
-        None: :meth:`partial_fit` trains one epoch (the paper's step). A
-        value: after that epoch, more epochs follow (at most ``max_epochs``)
-        while the model's own scores of the training snippets rank the labels
-        it was given (ROC AUC) below ``min_agreement``: a WS that does not yet
-        rank its step's pseudo-labels would hand the wOCC noise as soft
-        labels. Costs one scoring pass of the training snippets per epoch.
-        In :class:`~unsupvad.InterleavedVAD`, ``history_``'s ``ws_epochs``
-        counts the module's WS epochs so far.
+        More epochs in :meth:`partial_fit` while the model ranks the labels
+        it was given below this value, as for :class:`RTFM`.
     max_epochs : int, default=20
         Epochs of :meth:`fit` (see :class:`RTFM`); :meth:`partial_fit` runs
         one. With noisy labels the ranking loss starts fitting the noise
