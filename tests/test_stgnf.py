@@ -13,11 +13,13 @@ from sklearn.metrics import roc_auc_score
 
 from unsupvad import Tracks, Video, VideoSet
 from unsupvad.datasets import make_synthetic_videos
+from unsupvad.models import _stgnf_network
 from unsupvad.models._graphs import GraphLayout, adjacency
 from unsupvad.models._stgnf import STGNF
 from unsupvad.models._stgnf_network import (
     STGNFModule,
     WeightedBatchNorm2d,
+    banded_matrix,
     count_parameters,
     default_temporal_kernel,
 )
@@ -134,6 +136,29 @@ def test_uniform_adjacency_shortcut_equals_the_einsum():
     for fast_bn, slow_bn in zip(module.modules(), slow.modules(), strict=True):
         if isinstance(fast_bn, WeightedBatchNorm2d):
             np.testing.assert_allclose(fast_bn.running_var.numpy(), slow_bn.running_var.numpy(), rtol=1e-5)
+
+
+@pytest.mark.parametrize(("c_in", "c_out", "k", "length"), [(2, 2, 13, 24), (1, 3, 5, 7), (3, 2, 9, 4)])
+def test_banded_matrix_product_is_the_same_padded_convolution(c_in, c_out, k, length):
+    torch.manual_seed(0)
+    weight = torch.randn(c_out, c_in, k, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(5, c_in, length, dtype=torch.float64)
+    grad = torch.randn(5, c_out, length, dtype=torch.float64)
+    dense = (x.reshape(5, -1) @ banded_matrix(weight, length)).view(5, c_out, length)
+    conv = torch.nn.functional.conv1d(x, weight, padding=(k - 1) // 2)
+    np.testing.assert_allclose(dense.detach().numpy(), conv.detach().numpy(), rtol=1e-12, atol=1e-12)
+    (dense_grad,), (conv_grad,) = torch.autograd.grad(dense, weight, grad), torch.autograd.grad(conv, weight, grad)
+    np.testing.assert_allclose(dense_grad.numpy(), conv_grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_temporal_convolution_runs_dense_only_on_short_single_columns():
+    unit = _stgnf_network.STGCNUnit(1, 2, adjacency("box5", "uniform", 8), 13, residual=True)
+    column, joints = torch.randn(6, 2, 24, 1), torch.randn(6, 2, 24, 5)
+    np.testing.assert_allclose(unit.temporal_conv(column).detach().numpy(), unit.tconv(column).detach().numpy(),
+                               rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(unit.temporal_conv(joints), unit.tconv(joints), rtol=0, atol=0)
+    long_column = torch.randn(6, 2, 200, 1)  # 400 (channel, frame) values: the convolution
+    torch.testing.assert_close(unit.temporal_conv(long_column), unit.tconv(long_column), rtol=0, atol=0)
 
 
 def test_weighted_batchnorm_with_equal_weights_is_batchnorm():
@@ -526,25 +551,29 @@ def test_score_detections_brute_force(fitted, poses):
             np.testing.assert_equal(detections[v][row], expected)
 
 
-def test_training_with_multi_tensor_kernels_equals_the_per_tensor_loop(monkeypatch, boxes):
-    """Adam's foreach update and the foreach gradient clipping give the same weights as skorch's defaults."""
+def test_training_with_fused_kernels_equals_the_per_tensor_loop(monkeypatch, boxes):
+    """Fused Adam and foreach clipping give skorch's defaults' weights to rounding; foreach Adamax exactly."""
     from skorch.callbacks import GradientNormClipping
 
     from unsupvad.models import _stgnf
 
-    def fit(build):
+    def fit(build, optimizer):
         monkeypatch.setattr(_stgnf.STGNF, "_build_net", build)
-        est = STGNF(**TINY, layout="box5", grad_clip=0.05, random_state=0).fit(boxes)
+        est = STGNF(**TINY, layout="box5", grad_clip=0.05, optimizer=optimizer, random_state=0).fit(boxes)
         return [p.detach().clone() for p in est.net_.module_.parameters()]
 
     def per_tensor(self):
         net = build(self)
-        net.set_params(optimizer__foreach=False, callbacks__grad_clip=GradientNormClipping(self.grad_clip))
+        kernel = "optimizer__fused" if self.optimizer == "adam" else "optimizer__foreach"
+        net.set_params(**{kernel: False}, callbacks__grad_clip=GradientNormClipping(self.grad_clip))
         return net
 
     build = _stgnf.STGNF._build_net
-    fast = fit(build)
-    slow = fit(per_tensor)
+    assert STGNF(**TINY, layout="box5", random_state=0).fit(boxes).net_.optimizer_.defaults["fused"]
+    fast, slow = fit(build, "adam"), fit(per_tensor, "adam")
+    # float32 rounding apart, grown by a few training steps
+    assert max((a - b).abs().max().item() for a, b in zip(fast, slow, strict=True)) < 1e-4
+    fast, slow = fit(build, "adamax"), fit(per_tensor, "adamax")
     assert all(torch.equal(a, b) for a, b in zip(fast, slow, strict=True))
 
 

@@ -348,6 +348,9 @@ class STGNF(WindowScoresMixin, CachesPerVideoSet, WeightedOneClassModel, BaseEst
         if self.verbose:
             callbacks.append(("progress", ProgressBar()))
         optimizer = torch.optim.Adam if self.optimizer == "adam" else torch.optim.Adamax
+        # one kernel for all ~100 small tensors: Adam's fused update (the same numbers to float32 rounding),
+        # Adamax's multi-tensor one (exactly the per-tensor numbers)
+        kernels = {"optimizer__fused": True} if self.optimizer == "adam" else {"optimizer__foreach": True}
         return WeightedFlowNet(
             STGNFModule, module__adjacency=self.adjacency_, module__seg_len=self.seg_len,
             module__n_flows=self.n_flows, module__hidden_channels=self.hidden_channels,
@@ -355,7 +358,7 @@ class STGNF(WindowScoresMixin, CachesPerVideoSet, WeightedOneClassModel, BaseEst
             module__learn_prior=self.learn_prior, module__prior_mean=float(self.prior_mean),
             criterion=WeightedNLL, optimizer=optimizer, lr=self.lr,
             optimizer__weight_decay=self.weight_decay, optimizer__betas=(0.9, 0.999),
-            optimizer__foreach=True,  # one kernel call per update for all ~100 small tensors; the same numbers
+            **kernels,
             batch_size=self.batch_size, max_epochs=1, train_split=None,
             iterator_train=batch_loader, iterator_train__shuffle=True,
             iterator_train__min_batches=self.min_iterations,
