@@ -67,22 +67,24 @@ def test_init_is_xavier_with_zero_biases_and_identity_non_local():
     torch.testing.assert_close(net.mtn.non_local(x), x)
 
 
-def test_non_local_is_the_dot_product_without_softmax():
+@pytest.mark.parametrize("length", [3, 4, 7])  # shorter than, as long as, longer than the inner width 4
+def test_non_local_is_the_dot_product_without_softmax(length):
     torch.manual_seed(0)
     block = NonLocal1d(8, 4)
     torch.nn.init.normal_(block.out[1].weight)
     block.eval()
-    x = torch.randn(3, 8, 7)
+    x = torch.randn(3, 8, length)
     theta, phi, g = block.theta(x), block.phi(x), block.g(x)
-    f = theta.transpose(1, 2) @ phi / 7  # (batch, T, T), no softmax
+    f = theta.transpose(1, 2) @ phi / length  # (batch, T, T), no softmax
     y = (f @ g.transpose(1, 2)).transpose(1, 2)
     torch.testing.assert_close(block(x), x + block.out(y), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("branch_dim", [8, 64])  # one pass by the context (23 > 4) or by the affinities (23 <= 32)
 @pytest.mark.parametrize("chunk", [1, 4, 6, 10])
-def test_chunked_scoring_equals_one_pass(chunk):
+def test_chunked_scoring_equals_one_pass(chunk, branch_dim):
     torch.manual_seed(1)
-    net = _randomise(RTFMNet(6, branch_dim=8, head_dims=(8,)))
+    net = _randomise(RTFMNet(6, branch_dim=branch_dim, head_dims=(8,)))
     feats = np.random.default_rng(0).normal(size=(23, 3, 6)).astype(np.float32)
     with torch.inference_mode():
         whole = score_sequence(net, feats, chunk=100)

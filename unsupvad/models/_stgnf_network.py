@@ -60,7 +60,8 @@ class ActNorm(nn.Module):
             if not self._ready:
                 self.initialize(x, weight)
         logdet = self.logs.sum() * x.shape[2] * x.shape[3]
-        return (x + self.bias) * torch.exp(self.logs), logdet.expand(x.shape[0])
+        scale = torch.exp(self.logs)
+        return torch.addcmul(self.bias * scale, x, scale), logdet.expand(x.shape[0])
 
     def inverse(self, y: torch.Tensor) -> torch.Tensor:
         return y * torch.exp(-self.logs) - self.bias
@@ -214,16 +215,18 @@ class AffineCoupling(nn.Module):
             h = unit(h, weight)
         return h[:, 0::2], torch.sigmoid(h[:, 1::2] + 2.0) + _SCALE_EPS
 
-    def forward(self, x: torch.Tensor, weight: Weights = None) -> Pair:
-        z1, z2 = x[:, : self.split], x[:, self.split :]
+    def forward(self, x: torch.Tensor, weight: Weights = None, swapped: bool = False) -> Pair:
+        """``swapped``: ``x`` holds two channels in reverse order (the swap done by reading them crosswise)."""
+        z1, z2 = (x[:, 1:], x[:, :1]) if swapped else (x[:, : self.split], x[:, self.split :])
         shift, scale = self._shift_scale(z1, weight)
         scale = scale.expand_as(z2)
         return torch.cat([z1, (z2 + shift) * scale], dim=1), torch.log(scale).sum((1, 2, 3))
 
-    def inverse(self, y: torch.Tensor, weight: Weights = None) -> torch.Tensor:
+    def inverse(self, y: torch.Tensor, weight: Weights = None, swapped: bool = False) -> torch.Tensor:
+        """The input of :meth:`forward`; ``swapped``: its two channels put back in reverse order."""
         z1, z2 = y[:, : self.split], y[:, self.split :]
         shift, scale = self._shift_scale(z1, weight)
-        return torch.cat([z1, z2 / scale - shift], dim=1)
+        return torch.cat([z2 / scale - shift, z1] if swapped else [z1, z2 / scale - shift], dim=1)
 
 
 class FlowStep(nn.Module):
@@ -235,14 +238,21 @@ class FlowStep(nn.Module):
         self.actnorm = ActNorm(channels)
         self.permute = ChannelReverse() if permutation == "swap" else InvertibleConv1x1(channels)
         self.coupling = AffineCoupling(channels, adjacency_matrices, temporal_kernel, hidden_channels, first)
+        # the swap of two channels is exact and free when the coupling reads them crosswise: no copy
+        self.swap_in_coupling = permutation == "swap" and channels == 2
 
     def forward(self, x: torch.Tensor, weight: Weights = None) -> Pair:
-        x, ld_norm = self.actnorm(x, weight)
+        x, logdet = self.actnorm(x, weight)
+        if self.swap_in_coupling:
+            x, ld_coupling = self.coupling(x, weight, swapped=True)
+            return x, logdet + ld_coupling
         x, ld_perm = self.permute(x)
         x, ld_coupling = self.coupling(x, weight)
-        return x, ld_norm + ld_perm + ld_coupling
+        return x, logdet + ld_perm + ld_coupling
 
     def inverse(self, y: torch.Tensor, weight: Weights = None) -> torch.Tensor:
+        if self.swap_in_coupling:
+            return self.actnorm.inverse(self.coupling.inverse(y, weight, swapped=True))
         return self.actnorm.inverse(self.permute.inverse(self.coupling.inverse(y, weight)))
 
 
