@@ -125,11 +125,15 @@ def normalise_windows(xy: torch.Tensor, frame_size: torch.Tensor) -> torch.Tenso
     standard deviation is below 1e-6 (in frame heights; e.g. every joint on
     one row) is centred but not scaled, so it never produces inf or NaN.
     """
-    xy = xy / frame_size.view(-1, 1, 1, 2)
-    xy = xy - xy.mean(dim=(1, 2), keepdim=True)
-    std_y = xy[..., 1].std(dim=(1, 2), unbiased=False)
+    # centring commutes with the division by the frame size: centre in pixels, then divide once by
+    # (frame size x y spread in frame heights), written straight into the (N, 2, T, V) layout
+    n, t, v, _ = xy.shape
+    std_y = xy[..., 1].std(dim=(1, 2), unbiased=False) / frame_size[:, 1]
     std_y = torch.where(std_y < _MIN_STD_Y, torch.ones_like(std_y), std_y)
-    return (xy / std_y.view(-1, 1, 1, 1)).permute(0, 3, 1, 2).contiguous()
+    scale = 1.0 / (frame_size * std_y[:, None])
+    out = xy.new_empty((n, 2, t, v))
+    torch.mul(xy - xy.mean(dim=(1, 2), keepdim=True), scale.view(-1, 1, 1, 2), out=out.permute(0, 2, 3, 1))
+    return out
 
 
 def statistics_batches(dataset: WindowDataset, batch_size: int, max_batches: int, seed) -> Iterator[dict]:
