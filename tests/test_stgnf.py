@@ -138,6 +138,23 @@ def test_uniform_adjacency_shortcut_equals_the_einsum():
             np.testing.assert_allclose(fast_bn.running_var.numpy(), slow_bn.running_var.numpy(), rtol=1e-5)
 
 
+def test_folded_residual_in_eval_equals_the_batch_norm_on_running_statistics():
+    module = _tiny_module(adjacency("box5", "uniform", 8))
+    x = torch.randn(12, 2, 6, 5)
+    module.train()
+    module(x, torch.rand(12))
+    _perturbed(module)
+    module.eval()
+    units = [m for m in module.modules() if isinstance(m, _stgnf_network.STGCNUnit)]
+    assert [u._residual_folds() for u in units] == [False, True, True]  # the first unit has no residual
+    unit, z1 = units[1], torch.randn(12, 1, 6, 5)
+    h = torch.randn(12, 2, 6, 1)
+    unfolded = h + unit.res_bn(_stgnf_network.pointwise(unit.res_conv, z1))
+    torch.testing.assert_close(unit._plus_folded_residual(h, z1), unfolded, rtol=1e-5, atol=1e-5)
+    unit.res_bn.train()  # statistics being gathered (precise batch norm): no folding
+    assert not unit._residual_folds()
+
+
 def test_swap_read_crosswise_equals_the_explicit_channel_reversal():
     module = _tiny_module(adjacency("box5", "spatial", 1))
     x, w = torch.randn(12, 2, 6, 5), torch.rand(12)

@@ -147,11 +147,32 @@ class STGCNUnit(nn.Module):
     def forward(self, x: torch.Tensor, weight: Weights = None) -> torch.Tensor:
         h, repeat = self.graph_conv(x)
         h = self.bn_out(self.temporal_conv(F.relu(self.bn_in(h, weight, repeat))), weight, repeat)
-        if self.res_conv is not None:
+        if self._residual_folds():
+            h = self._plus_folded_residual(h, x)
+        elif self.res_conv is not None:
             h = h + self.res_bn(pointwise(self.res_conv, x), weight)
         elif self.residual:
             h = h + x
         return F.relu(h)
+
+    def _residual_folds(self) -> bool:
+        norm = self.res_bn
+        return (self.res_conv is not None and self.res_conv.in_channels == 1 and not norm.training
+                and norm.affine and norm.track_running_stats)
+
+    def _plus_folded_residual(self, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``h + res_bn(res_conv(x))`` with the batch norm on its running statistics, in one pass over the output.
+
+        The normalisation is then the affine map ``r a + beta - mean a``
+        (``a = gamma / sqrt(var + eps)``), folded into the 1x1 convolution of
+        one input channel; ``h``, one joint column or all of them, broadcasts.
+        Scoring's largest tensors are written once instead of three times.
+        """
+        norm, conv = self.res_bn, self.res_conv
+        a = norm.weight * torch.rsqrt(norm.running_var + norm.eps)
+        bias = -norm.running_mean if conv.bias is None else conv.bias - norm.running_mean
+        scale = (conv.weight.view(-1) * a).view(1, -1, 1, 1)
+        return torch.addcmul(h + (bias * a + norm.bias).view(1, -1, 1, 1), x, scale)
 
 
 def banded_matrix(weight: torch.Tensor, length: int) -> torch.Tensor:
