@@ -226,6 +226,16 @@ def can_convert(source: str, target: str) -> bool:
     return (source, target) in {("coco17", "openpose18"), ("box", "box2"), ("box", "box5")}
 
 
+def _box_to_box5(points: np.ndarray) -> np.ndarray:
+    tl, br = points[..., 0, :], points[..., 1, :]
+    out = np.empty(points.shape[:-2] + (5, points.shape[-1]), np.result_type(points.dtype, np.float32))
+    for node, (x, y) in enumerate([(tl, tl), (br, tl), (tl, br), (br, br)]):
+        out[..., node, 0], out[..., node, 1] = x[..., 0], y[..., 1]
+    out[..., 4, :2] = (tl[..., :2] + br[..., :2]) / 2
+    out[..., :, 2:] = ((tl[..., 2:] + br[..., 2:]) / 2)[..., None, :]
+    return out
+
+
 def layout_points(points: np.ndarray, source: str, target: str) -> np.ndarray:
     """Convert stored points ``(..., P, C)`` of layout ``source`` to the nodes of ``target``.
 
@@ -242,9 +252,5 @@ def layout_points(points: np.ndarray, source: str, target: str) -> np.ndarray:
     if (source, target) == ("coco17", "openpose18"):
         return coco17_to_openpose18(points)
     if (source, target) == ("box", "box5"):
-        tl, br = points[..., 0, :], points[..., 1, :]
-        rest = (tl[..., 2:] + br[..., 2:]) / 2
-        x0, y0, x1, y1 = tl[..., :1], tl[..., 1:2], br[..., :1], br[..., 1:2]
-        corners = [(x0, y0), (x1, y0), (x0, y1), (x1, y1), ((x0 + x1) / 2, (y0 + y1) / 2)]
-        return np.stack([np.concatenate([x, y, rest], axis=-1) for x, y in corners], axis=-2)
+        return _box_to_box5(points)
     raise ValueError(f"cannot convert points of layout {source!r} to graph layout {target!r}")

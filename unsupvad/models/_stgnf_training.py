@@ -125,14 +125,14 @@ def normalise_windows(xy: torch.Tensor, frame_size: torch.Tensor) -> torch.Tenso
     standard deviation is below 1e-6 (in frame heights; e.g. every joint on
     one row) is centred but not scaled, so it never produces inf or NaN.
     """
-    # centring commutes with the division by the frame size: centre in pixels, then divide once by
-    # (frame size x y spread in frame heights), written straight into the (N, 2, T, V) layout
+    # centring commutes with the division by the frame size: centre in pixels, written straight into the
+    # (N, 2, T, V) layout, then divide once in place by (frame size x y spread in frame heights)
     n, t, v, _ = xy.shape
-    std_y = xy[..., 1].std(dim=(1, 2), unbiased=False) / frame_size[:, 1]
-    std_y = torch.where(std_y < _MIN_STD_Y, torch.ones_like(std_y), std_y)
-    scale = 1.0 / (frame_size * std_y[:, None])
     out = xy.new_empty((n, 2, t, v))
-    torch.mul(xy - xy.mean(dim=(1, 2), keepdim=True), scale.view(-1, 1, 1, 2), out=out.permute(0, 2, 3, 1))
+    torch.sub(xy, xy.mean(dim=(1, 2), keepdim=True), out=out.permute(0, 2, 3, 1))
+    std_y = out[:, 1].reshape(n, t * v).square().mean(dim=1).sqrt_() / frame_size[:, 1]
+    std_y = torch.where(std_y < _MIN_STD_Y, torch.ones_like(std_y), std_y)
+    out.mul_((1.0 / (frame_size * std_y[:, None])).view(n, 2, 1, 1))
     return out
 
 
