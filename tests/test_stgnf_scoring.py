@@ -79,6 +79,8 @@ def test_unsupported_flows_fall_back_to_the_module():
             torch.testing.assert_close(flow_nll(module, windows), module(windows), rtol=0, atol=0)
     released, _ = _trained_module(adjacency("box5", "uniform", 8))
     assert supports_batch_minor(released)
+    released.steps[1].coupling.units[0].res_bn.train()  # statistics being gathered (precise batch norm)
+    assert not supports_batch_minor(released)
     assert not supports_batch_minor(released.train())  # batch statistics: only the module computes them
 
 

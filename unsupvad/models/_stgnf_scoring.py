@@ -46,7 +46,7 @@ _SAMPLE_ALIGNMENT = 64
 
 
 def supports_batch_minor(module: STGNFModule) -> bool:
-    """True when :func:`flow_nll` can run ``module`` batch-minor: in eval mode, uniform graphs, short windows."""
+    """True when :func:`flow_nll` can run ``module``: all in eval mode, uniform graphs, dense temporal products."""
     seg_len = module.shape[1]
     units = [unit for step in module.steps for unit in step.coupling.units]
     return not module.training and all(_unit_supported(unit, seg_len) for unit in units)
@@ -55,7 +55,7 @@ def supports_batch_minor(module: STGNFModule) -> bool:
 def _unit_supported(unit: STGCNUnit, seg_len: int) -> bool:
     norms = [unit.bn_in, unit.bn_out] + ([unit.res_bn] if unit.res_bn is not None else [])
     return (unit.mean_over_joints and unit.tconv.out_channels * seg_len <= _DENSE_TEMPORAL_MAX
-            and all(norm.affine and norm.track_running_stats for norm in norms))
+            and all(norm.affine and norm.track_running_stats and not norm.training for norm in norms))
 
 
 def flow_nll(module: STGNFModule, x: torch.Tensor) -> torch.Tensor:
