@@ -456,11 +456,11 @@ class STGNF(WindowScoresMixin, CachesPerVideoSet, WeightedOneClassModel, BaseEst
         module.eval()
         flow = BatchMinorFlow(module) if supports_batch_minor(module) else module
         batch = _score_batch(self.device_, windows[0].numel() if len(windows) else 1)
-        out = np.empty(len(windows), np.float64)
-        with torch.no_grad():
+        out = torch.empty(len(windows), dtype=torch.float64, device=windows.device)
+        with torch.no_grad():  # gathered on the device and copied to the host once: no sync per batch
             for start in range(0, len(windows), batch):
-                out[start : start + batch] = flow(windows[start : start + batch]).double().cpu().numpy()
-        return out
+                out[start : start + batch] = flow(windows[start : start + batch])
+        return out.cpu().numpy()
 
     def score_objects(self, X, objects: Objects | None = None) -> np.ndarray:
         """Anomaly score (NLL in bits per dimension) of every object.
