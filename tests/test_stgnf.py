@@ -7,6 +7,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from _helpers import perturbed
 from scipy.ndimage import gaussian_filter1d
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
@@ -45,19 +46,6 @@ def fitted(poses):
     return STGNF(**TINY, random_state=0).fit(poses)
 
 
-def _perturbed(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
-    """Random parameters and BN statistics, so that no unit sits at its trivial initial state."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.add_(0.3 * torch.randn(p.shape, generator=gen))
-        for m in module.modules():
-            if isinstance(m, WeightedBatchNorm2d):
-                m.running_mean.normal_(0, 0.3, generator=gen)
-                m.running_var.uniform_(0.5, 1.5, generator=gen)
-    return module
-
-
 def _tiny_module(adj, seg_len=6, **kwargs):
     torch.manual_seed(0)
     return STGNFModule(adj, seg_len, n_flows=kwargs.pop("n_flows", 3), **kwargs)
@@ -86,7 +74,7 @@ def test_inverse_of_forward_is_identity(case):
     x = torch.randn(16, 2, 6, module.shape[2])
     module.train()
     module(x)  # ActNorm's data-dependent initialisation
-    _perturbed(module)
+    perturbed(module)
     for training in (True, False):
         module.train(training)
         with torch.no_grad():
@@ -101,7 +89,7 @@ def test_log_determinant_equals_autograd_jacobian(case):
     x = torch.randn(8, 2, 6, module.shape[2], dtype=torch.float64)
     module.train()
     module(x)
-    _perturbed(module)
+    perturbed(module)
     module.eval()
     sample = x[:1]
     jac = torch.autograd.functional.jacobian(lambda v: module.encode(v)[0], sample)
@@ -122,7 +110,7 @@ def test_uniform_adjacency_shortcut_equals_the_einsum():
     w = torch.rand(32)
     module.train()
     module(x)
-    _perturbed(module)
+    perturbed(module)
     slow = copy.deepcopy(module)
     units = [m for m in slow.modules() if hasattr(m, "mean_over_joints")]
     assert units and all(u.mean_over_joints for u in units)
@@ -143,7 +131,7 @@ def test_folded_residual_in_eval_equals_the_batch_norm_on_running_statistics():
     x = torch.randn(12, 2, 6, 5)
     module.train()
     module(x, torch.rand(12))
-    _perturbed(module)
+    perturbed(module)
     module.eval()
     units = [m for m in module.modules() if isinstance(m, _stgnf_network.STGCNUnit)]
     assert [u._residual_folds() for u in units] == [False, True, True]  # the first unit has no residual
@@ -160,7 +148,7 @@ def test_swap_read_crosswise_equals_the_explicit_channel_reversal():
     x, w = torch.randn(12, 2, 6, 5), torch.rand(12)
     module.train()
     module(x, w)
-    _perturbed(module)
+    perturbed(module)
     explicit = copy.deepcopy(module)
     assert all(step.swap_in_coupling for step in module.steps)
     for step in explicit.steps:
@@ -216,7 +204,7 @@ def test_nll_and_weighted_loss_equal_the_hand_formula():
     x = torch.randn(10, 2, 6, 5)
     module.train()
     module(x)
-    _perturbed(module)
+    perturbed(module)
     module.eval()
     with torch.no_grad():
         z, logdet = module.encode(x)
@@ -252,7 +240,7 @@ def test_zero_weight_object_leaves_gradients_unchanged():
     intruder = 5 * torch.randn(1, 2, 6, 5, generator=gen, dtype=torch.float64)
     module.train()
     module(batch, weight)
-    _perturbed(module)
+    perturbed(module)
 
     def grads(x, w):
         net = copy.deepcopy(module)

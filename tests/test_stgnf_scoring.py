@@ -3,13 +3,14 @@
 import numpy as np
 import pytest
 import torch
+from _helpers import perturbed
 
 from unsupvad.datasets import make_synthetic_videos
 from unsupvad.models import _stgnf, _stgnf_scoring
 from unsupvad.models._graphs import adjacency
 from unsupvad.models._stgnf import STGNF
-from unsupvad.models._stgnf_network import STGNFModule, WeightedBatchNorm2d
-from unsupvad.models._stgnf_scoring import BatchMinorFlow, flow_nll, supports_batch_minor
+from unsupvad.models._stgnf_network import STGNFModule
+from unsupvad.models._stgnf_scoring import BatchMinorFlow, eval_flow, supports_batch_minor
 
 
 def _trained_module(adj, seg_len=24, n_windows=256, seed=0, **kwargs) -> tuple[STGNFModule, torch.Tensor]:
@@ -20,14 +21,8 @@ def _trained_module(adj, seg_len=24, n_windows=256, seed=0, **kwargs) -> tuple[S
     x = torch.randn(n_windows, channels, seg_len, adj.shape[-1])
     module.train()
     module(x, torch.rand(n_windows))
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.add_(0.2 * torch.randn(p.shape, generator=gen))
-        for m in module.modules():
-            if isinstance(m, WeightedBatchNorm2d):
-                m.running_mean.normal_(0, 0.3, generator=gen)
-                m.running_var.uniform_(0.5, 1.5, generator=gen)
+    perturbed(module, seed, scale=0.2)
+    gen = torch.Generator().manual_seed(seed + 1)
     return module.eval(), x + 0.5 * torch.randn(x.shape, generator=gen)
 
 
@@ -76,7 +71,7 @@ def test_unsupported_flows_fall_back_to_the_module():
     for module, windows in [(spatial, x), (long_window, x_long)]:
         assert not supports_batch_minor(module)
         with torch.no_grad():
-            torch.testing.assert_close(flow_nll(module, windows), module(windows), rtol=0, atol=0)
+            torch.testing.assert_close(eval_flow(module)(windows), module(windows), rtol=0, atol=0)
     released, _ = _trained_module(adjacency("box5", "uniform", 8))
     assert supports_batch_minor(released)
     released.steps[1].coupling.units[0].res_bn.train()  # statistics being gathered (precise batch norm)
@@ -103,7 +98,7 @@ def test_estimator_scores_through_the_batch_minor_pass(monkeypatch, layout, trac
                 random_state=0).fit(X)
     fast = est.score_objects(X)
     calls = []
-    monkeypatch.setattr(_stgnf, "supports_batch_minor", lambda module: calls.append(1) or False)
+    monkeypatch.setattr(_stgnf_scoring, "supports_batch_minor", lambda module: calls.append(1) or False)
     slow = est.score_objects(X)
     assert calls
     np.testing.assert_allclose(fast, slow, rtol=1e-5, atol=1e-5)
@@ -117,4 +112,4 @@ def test_cpu_scoring_batches_hold_about_two_megabytes():
     assert _stgnf._score_batch(cpu, 10**7) == 64
     assert _stgnf._score_batch(cpu, 1) == 8192
     assert _stgnf._score_batch(cuda, 2 * 24 * 5) == 8192
-    assert all(_stgnf._score_batch(cpu, v) % _stgnf_scoring._SAMPLE_ALIGNMENT == 0 for v in range(1, 5000, 37))
+    assert all(_stgnf._score_batch(cpu, v) % _stgnf_scoring.SAMPLE_ALIGNMENT == 0 for v in range(1, 5000, 37))

@@ -35,7 +35,7 @@ from ._graphs import (
     track_layout,
 )
 from ._stgnf_network import STGNFModule
-from ._stgnf_scoring import BatchMinorFlow, supports_batch_minor
+from ._stgnf_scoring import SAMPLE_ALIGNMENT, eval_flow
 from ._stgnf_training import (
     GradientClipping,
     WeightedFlowNet,
@@ -454,7 +454,7 @@ class STGNF(WindowScoresMixin, CachesPerVideoSet, WeightedOneClassModel, BaseEst
         """NLL in bits/dim of windows, in eval mode and large batches."""
         module = self.net_.module_
         module.eval()
-        flow = BatchMinorFlow(module) if supports_batch_minor(module) else module
+        flow = eval_flow(module)
         batch = _score_batch(self.device_, windows[0].numel() if len(windows) else 1)
         out = torch.empty(len(windows), dtype=torch.float64, device=windows.device)
         with torch.no_grad():  # gathered on the device and copied to the host once: no sync per batch
@@ -494,7 +494,8 @@ class STGNF(WindowScoresMixin, CachesPerVideoSet, WeightedOneClassModel, BaseEst
 
 
 def _score_batch(device: torch.device, values_per_window: int) -> int:
-    """Windows per scoring batch: 8192 on CUDA; on CPU about 2 MB per tensor, a multiple of 64 (64 to 8192)."""
+    """Windows per scoring batch: 8192 on CUDA; on CPU about 2 MB per tensor, a multiple of the padding (64 to 8192)."""
     if device.type == "cuda":
         return _SCORE_BATCH_CUDA
-    return int(np.clip(_SCORE_BATCH_VALUES // values_per_window // 64 * 64, 64, 8192))
+    aligned = _SCORE_BATCH_VALUES // values_per_window // SAMPLE_ALIGNMENT * SAMPLE_ALIGNMENT
+    return int(np.clip(aligned, SAMPLE_ALIGNMENT, 8192))

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._graphs import is_uniform
-from ._weighted_norm import BatchWeights, WeightedBatchNorm2d, weighted_moments
+from ._weighted_norm import BatchWeights, WeightedBatchNorm2d, running_affine, weighted_moments
 
 _LOG_2PI = math.log(2 * math.pi)
 _SCALE_EPS = 1e-6
@@ -168,11 +168,11 @@ class STGCNUnit(nn.Module):
         one input channel; ``h``, one joint column or all of them, broadcasts.
         Scoring's largest tensors are written once instead of three times.
         """
-        norm, conv = self.res_bn, self.res_conv
-        a = norm.weight * torch.rsqrt(norm.running_var + norm.eps)
-        bias = -norm.running_mean if conv.bias is None else conv.bias - norm.running_mean
+        conv = self.res_conv
+        a, b = running_affine(self.res_bn)
+        bias = b if conv.bias is None else conv.bias * a + b
         scale = (conv.weight.view(-1) * a).view(1, -1, 1, 1)
-        return torch.addcmul(h + (bias * a + norm.bias).view(1, -1, 1, 1), x, scale)
+        return torch.addcmul(h + bias.view(1, -1, 1, 1), x, scale)
 
 
 def banded_matrix(weight: torch.Tensor, length: int) -> torch.Tensor:

@@ -4,7 +4,7 @@ In eval mode every layer of the default flow is a per-channel affine map, a
 mean over joints, a small matrix product or an elementwise function. In the
 network's ``(N, C, T, V)`` layout their operands broadcast over inner axes of
 5 to 24 values (one joint column against V joints, one value per channel),
-where PyTorch's CPU kernels run as many short loops. :func:`flow_nll` lays
+where PyTorch's CPU kernels run as many short loops. :func:`eval_flow` lays
 the windows out as ``(C, V, T, N)`` instead: every broadcast then runs along
 rows of N contiguous samples, the temporal convolution is one matrix product
 on the ``(C T, N)`` matrix as it lies, and each batch norm (running
@@ -21,13 +21,13 @@ With samples innermost, a window's arithmetic would depend on where it
 falls in the batch: CPU kernels run the last ``N mod 16`` values of a row,
 and the columns of a small matrix product, through other instructions than
 the rest (another rounding). The batch is therefore padded with zero windows
-to a multiple of :data:`_SAMPLE_ALIGNMENT` samples, so that every window's
+to a multiple of :data:`SAMPLE_ALIGNMENT` samples, so that every window's
 NLL is the same whichever batch it is scored in (tested at 1 and 2 threads).
 
 The results equal :meth:`STGNFModule.forward` to float32 rounding (sums run
 in another order); :func:`supports_batch_minor` names the flows it covers
 (uniform graphs, the dense temporal product, batch norms with running
-statistics) and :func:`flow_nll` falls back to the module for the others.
+statistics) and :func:`eval_flow` falls back to the module for the others.
 """
 
 from __future__ import annotations
@@ -39,14 +39,15 @@ import torch
 from torch import nn
 
 from ._stgnf_network import _DENSE_TEMPORAL_MAX, _LOG_2PI, _SCALE_EPS, STGCNUnit, STGNFModule, banded_matrix
+from ._weighted_norm import running_affine
 
 _PRODUCT_MAX_JOINTS = 64
-_SAMPLE_ALIGNMENT = 64
+SAMPLE_ALIGNMENT = 64
 """Batches are padded with zero windows to a multiple of this many samples (see the module docstring)."""
 
 
 def supports_batch_minor(module: STGNFModule) -> bool:
-    """True when :func:`flow_nll` can run ``module``: all in eval mode, uniform graphs, dense temporal products."""
+    """True when :func:`eval_flow` can fold ``module``: all in eval mode, uniform graphs, dense temporal products."""
     seg_len = module.shape[1]
     units = [unit for step in module.steps for unit in step.coupling.units]
     return not module.training and all(_unit_supported(unit, seg_len) for unit in units)
@@ -58,9 +59,9 @@ def _unit_supported(unit: STGCNUnit, seg_len: int) -> bool:
             and all(norm.affine and norm.track_running_stats and not norm.training for norm in norms))
 
 
-def flow_nll(module: STGNFModule, x: torch.Tensor) -> torch.Tensor:
-    """NLL in bits per dimension of windows ``x (N, C, T, V)``, as ``module(x)`` in eval mode, ``(N,)``."""
-    return BatchMinorFlow(module)(x) if supports_batch_minor(module) else module(x)
+def eval_flow(module: STGNFModule):
+    """What scores eval-mode ``module`` on ``(N, C, T, V)`` windows: a :class:`BatchMinorFlow`, else the module."""
+    return BatchMinorFlow(module) if supports_batch_minor(module) else module
 
 
 @dataclass(frozen=True)
@@ -77,14 +78,14 @@ class _FoldedUnit:
     @classmethod
     def of(cls, unit: STGCNUnit, seg_len: int) -> _FoldedUnit:
         c_out, c_in = unit.tconv.out_channels, unit.gcn.in_channels
-        a_in, b_in = _affine(unit.bn_in)
+        a_in, b_in = running_affine(unit.bn_in)
         gcn_bias = b_in if unit.gcn.bias is None else unit.gcn.bias * a_in + b_in
-        a_out, b_out = _affine(unit.bn_out)
+        a_out, b_out = running_affine(unit.bn_out)
         band = banded_matrix(unit.tconv.weight.squeeze(3), seg_len).T * a_out.repeat_interleave(seg_len).view(-1, 1)
         bias = unit.tconv.bias * a_out + b_out
         residual, residual_weight = ("identity" if unit.residual else "none"), None
         if unit.res_conv is not None:
-            a_res, b_res = _affine(unit.res_bn)
+            a_res, b_res = running_affine(unit.res_bn)
             residual, residual_weight = "conv", unit.res_conv.weight.view(c_out, c_in) * a_res.view(-1, 1)
             bias = bias + (b_res if unit.res_conv.bias is None else unit.res_conv.bias * a_res + b_res)
         return cls(unit.gcn.weight.view(c_out, c_in) * a_in.view(-1, 1), gcn_bias.view(-1, 1), band,
@@ -167,8 +168,8 @@ class BatchMinorFlow:
         """NLL in bits per dimension, ``(N,)``."""
         n, c, t, v = x.shape
         z = x.permute(1, 3, 2, 0)  # (C, V, T, N)
-        if n % _SAMPLE_ALIGNMENT:
-            z = torch.cat([z, z.new_zeros((c, v, t, _SAMPLE_ALIGNMENT - n % _SAMPLE_ALIGNMENT))], dim=3)
+        if n % SAMPLE_ALIGNMENT:
+            z = torch.cat([z, z.new_zeros((c, v, t, SAMPLE_ALIGNMENT - n % SAMPLE_ALIGNMENT))], dim=3)
         z = z.contiguous()
         logdet = z.new_zeros(z.shape[-1])
         for step in self.steps:
@@ -181,12 +182,6 @@ class BatchMinorFlow:
         standard = (z - self.prior_loc) * torch.exp(-self.prior_log_scale)
         per_dim = -0.5 * (_LOG_2PI + standard.square()) - self.prior_log_scale
         return per_dim.view(-1, z.shape[-1]).sum(0)
-
-
-def _affine(norm: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
-    """The eval-mode batch norm as ``x a + b``."""
-    a = norm.weight * torch.rsqrt(norm.running_var + norm.eps)
-    return a, norm.bias - norm.running_mean * a
 
 
 def _log_scale_sum(scale: torch.Tensor) -> torch.Tensor:

@@ -121,6 +121,12 @@ def weighted_moments(x: torch.Tensor, shares: torch.Tensor) -> tuple[torch.Tenso
     return _moments(x, shares / x[0, 0].numel())
 
 
+def running_affine(norm: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch norm on its running statistics as ``x a + b``, per channel: ``(a, b)``."""
+    a = norm.weight * torch.rsqrt(norm.running_var + norm.eps)
+    return a, norm.bias - norm.running_mean * a
+
+
 class WeightedBatchNorm2d(nn.BatchNorm2d):
     """BatchNorm2d whose training-mode statistics weight every sample.
 
