@@ -114,7 +114,8 @@ def make_config(args: argparse.Namespace) -> dict:
         "device": args.device,
         "features": {"standardize": True},
         "stgnf": {"layout": "box5", "seg_len": 24, "train_stride": 6, "score_stride": 6, "n_flows": 8,
-                  **({} if args.stgnf_batch_norm == "running" else {"batch_norm": args.stgnf_batch_norm})},
+                  **({} if args.stgnf_batch_norm == "running" else {"batch_norm": args.stgnf_batch_norm}),
+                  **({} if args.stgnf_snippet_scoring == "mean" else {"snippet_scoring": args.stgnf_snippet_scoring})},
         "stgnf_test_score_stride": 1,
         "alldata_epochs": 1 if quick else 8,
         "interleaved": {"max_modules": 2 if quick else 4, "module_steps": "auto",
@@ -138,7 +139,8 @@ REDUCTIONS = [
         "why": "compute: 69,854 windows at stride 6 (= train_stride) against 412,945 at stride 1. Inside the loop "
                "nothing changes: InterleavedVAD's default wocc_scoring='training' reads the wOCC's scores of its "
                "own stride-6 training windows, which equal its stride-6 scores. Snippet scores stay the mean of "
-               "the windows touching the snippet (snippet_scoring='mean', the paper). Test scoring uses stride 1 "
+               "the windows touching the snippet (snippet_scoring='mean', the paper, unless config.stgnf sets it). "
+               "Test scoring uses stride 1 "
                "(STG-NF's frame protocol): every kept wOCC's score_stride is set to 1 before scoring the test "
                "videos.",
     },
@@ -167,7 +169,8 @@ REDUCTIONS = [
 
 UNCHANGED = (
     "STGNF: seg_len 24, 8 flows, max_missing 2, Adam lr 5e-4, wd 5e-4, batch 256, flip augmentation, "
-    "snippet_scoring 'mean', smoothing sigmas 1..6; STG-NF AllData: 8 epochs (STG-NF's). RTFM and MIL: library "
+    "snippet_scoring 'mean' (unless config.stgnf says otherwise), smoothing sigmas 1..6; STG-NF AllData: 8 epochs "
+    "(STG-NF's). RTFM and MIL: library "
     "defaults (bags of 16, 32+32 bags per iteration, iterations_per_epoch 'auto' = one pass over the larger "
     "pseudo-label pool, at least min_iterations 10, about 20 iterations here; RTFM k 3, margin 100, "
     "input_scaling 'standard', batch_norm 'precise'; MIL input_scaling 'rms'). InterleavedVAD: R 0.15, Q 0.1, "
@@ -490,6 +493,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=None, help="result JSON (the markdown table goes next to it)")
     parser.add_argument("--stgnf-batch-norm", choices=("running", "precise"), default="running",
                         help="STGNF(batch_norm=...) in every row (the library default: running)")
+    parser.add_argument("--stgnf-snippet-scoring", choices=("mean", "max", "frames"), default="mean",
+                        help="STGNF(snippet_scoring=...) in every row: how the wOCC's window scores become the "
+                             "snippet scores the loop ranks (the library default: mean, the paper)")
     parser.add_argument("--ws-min-agreement", type=float, default=None,
                         help="RTFM/MIL(min_agreement=...) (the library default: None, one epoch per step)")
     args = parser.parse_args(argv)
