@@ -101,6 +101,13 @@ ROWS = [
 
 
 # ---------------------------------------------------------------------- configuration
+def _stgnf_overrides(args: argparse.Namespace) -> dict:
+    """The STGNF settings the command line changes from the library's defaults (none by default)."""
+    defaults = STGNF().get_params()
+    wanted = {"batch_norm": args.stgnf_batch_norm, "snippet_scoring": args.stgnf_snippet_scoring}
+    return {name: value for name, value in wanted.items() if value != defaults[name]}
+
+
 def make_config(args: argparse.Namespace) -> dict:
     """Every setting of the run. Library defaults unless listed in ``reductions``."""
     quick = bool(args.quick)
@@ -114,8 +121,7 @@ def make_config(args: argparse.Namespace) -> dict:
         "device": args.device,
         "features": {"standardize": True},
         "stgnf": {"layout": "box5", "seg_len": 24, "train_stride": 6, "score_stride": 6, "n_flows": 8,
-                  **({} if args.stgnf_batch_norm == "running" else {"batch_norm": args.stgnf_batch_norm}),
-                  **({} if args.stgnf_snippet_scoring == "mean" else {"snippet_scoring": args.stgnf_snippet_scoring})},
+                  **_stgnf_overrides(args)},
         "stgnf_test_score_stride": 1,
         "alldata_epochs": 1 if quick else 8,
         "interleaved": {"max_modules": 2 if quick else 4, "module_steps": "auto",
