@@ -133,6 +133,17 @@ def make_config(args: argparse.Namespace) -> dict:
     }
 
 
+STGNF_FLAGS = {"batch_norm": "--stgnf-batch-norm", "snippet_scoring": "--stgnf-snippet-scoring"}
+
+
+def command_flags(cfg: dict) -> str:
+    """The command-line flags that reproduce ``cfg``'s non-default model settings ('' at the defaults)."""
+    flags = [f" {flag} {cfg['stgnf'][name]}" for name, flag in STGNF_FLAGS.items() if name in cfg["stgnf"]]
+    if "min_agreement" in cfg["rtfm"]:
+        flags.append(f" --ws-min-agreement {cfg['rtfm']['min_agreement']}")
+    return "".join(flags)
+
+
 def _ws_options(args: argparse.Namespace) -> dict:
     """RTFM's and MIL's non-default settings from the command line (none at the library defaults)."""
     return {} if args.ws_min_agreement is None else {"min_agreement": args.ws_min_agreement}
@@ -429,7 +440,7 @@ def markdown(result: dict) -> str:
     lines = [
         "# ShanghaiTech person tracks: the paper's protocol, no label in `fit`",
         "",
-        f"`python benchmarks/shanghaitech_tracks.py{' --quick' if cfg['quick'] else ''}` "
+        f"`python benchmarks/shanghaitech_tracks.py{' --quick' if cfg['quick'] else ''}{command_flags(cfg)}` "
         f"(seeds {', '.join(map(str, seeds))}, {cfg['jobs']} jobs x 1 torch thread, device {cfg['device']}). "
         f"Fitted on the {result['data']['n_train_videos']} training videos without labels, scored on the "
         f"{result['data']['n_test_videos']} test videos ({result['data']['n_test_frames']:,} frames, "
