@@ -155,9 +155,9 @@ REDUCTIONS = [
         "default": 1, "used": 6,
         "why": "compute: 69,854 windows at stride 6 (= train_stride) against 412,945 at stride 1. Inside the loop "
                "nothing changes: InterleavedVAD's default wocc_scoring='training' reads the wOCC's scores of its "
-               "own stride-6 training windows, which equal its stride-6 scores. Snippet scores stay the mean of "
-               "the windows touching the snippet (snippet_scoring='mean', the paper, unless config.stgnf sets it). "
-               "Test scoring uses stride 1 "
+               "own stride-6 training windows, which equal its stride-6 scores. Snippet scores stay the max of "
+               "the windows touching the snippet (snippet_scoring='max', the library default, unless config.stgnf "
+               "sets it). Test scoring uses stride 1 "
                "(STG-NF's frame protocol): every kept wOCC's score_stride is set to 1 before scoring the test "
                "videos.",
     },
@@ -186,8 +186,8 @@ REDUCTIONS = [
 
 UNCHANGED = (
     "STGNF: seg_len 24, 8 flows, max_missing 2, Adam lr 5e-4, wd 5e-4, batch 256, flip augmentation, "
-    "snippet_scoring 'mean' (unless config.stgnf says otherwise), smoothing sigmas 1..6; STG-NF AllData: 8 epochs "
-    "(STG-NF's). RTFM and MIL: library "
+    "snippet_scoring 'max' (the library default, unless config.stgnf says otherwise), smoothing sigmas 1..6; "
+    "STG-NF AllData: 8 epochs (STG-NF's). RTFM and MIL: library "
     "defaults (bags of 16, 32+32 bags per iteration, iterations_per_epoch 'auto' = one pass over the larger "
     "pseudo-label pool, at least min_iterations 10, about 20 iterations here; RTFM k 3, margin 100, "
     "input_scaling 'standard', batch_norm 'precise'; MIL input_scaling 'rms'). InterleavedVAD: R 0.15, Q 0.1, "
@@ -510,9 +510,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=None, help="result JSON (the markdown table goes next to it)")
     parser.add_argument("--stgnf-batch-norm", choices=("running", "precise"), default="running",
                         help="STGNF(batch_norm=...) in every row (the library default: running)")
-    parser.add_argument("--stgnf-snippet-scoring", choices=("mean", "max", "frames"), default="mean",
+    parser.add_argument("--stgnf-snippet-scoring", choices=("mean", "max", "frames"), default="max",
                         help="STGNF(snippet_scoring=...) in every row: how the wOCC's window scores become the "
-                             "snippet scores the loop ranks (the library default: mean, the paper)")
+                             "snippet scores the loop ranks (the library default: max; the paper: mean)")
     parser.add_argument("--ws-min-agreement", type=float, default=None,
                         help="RTFM/MIL(min_agreement=...) (the library default: None, one epoch per step)")
     args = parser.parse_args(argv)

@@ -151,12 +151,14 @@ class STGNF(WindowScoresMixin, CachesPerVideoSet, WeightedOneClassModel, BaseEst
     smoothing_sigmas : sequence of float, default=(1, 2, 3, 4, 5, 6)
         Gaussian filters applied one after the other to frame scores
         (:meth:`score_frames`); empty for none.
-    snippet_scoring : {'mean', 'max', 'frames'}, default='mean'
+    snippet_scoring : {'mean', 'max', 'frames'}, default='max'
         How :meth:`score_snippets` (the scores that become InterleavedVAD's
-        pseudo-labels) combine objects: 'mean' of the objects overlapping
-        the snippet (the paper), 'max' of them (the most abnormal person),
-        or 'frames' (the official code: the smoothed frame scores of
-        :meth:`score_frames` averaged over the snippet's frames).
+        pseudo-labels) combine objects: 'max' of the objects overlapping the
+        snippet (the most abnormal person, the multiple-instance assumption),
+        'mean' of them (the paper), or 'frames' (the official code: the
+        smoothed frame scores of :meth:`score_frames` averaged over the
+        snippet's frames). The mean dilutes one abnormal person among normal
+        ones (:doc:`/deviations`).
     empty_frame : 'min' or float, default='min'
         Frame score where no window is centred (nobody, or track ends):
         ``'min'`` = the smallest object score of the scored set (the most
@@ -259,7 +261,7 @@ class STGNF(WindowScoresMixin, CachesPerVideoSet, WeightedOneClassModel, BaseEst
                  hidden_channels=0, temporal_kernel=None, adjacency="uniform", max_hop=8, permutation="swap",
                  learn_prior=False, prior_mean=3.0, flip_augment=True, frame_size=None, optimizer="adam",
                  lr=5e-4, weight_decay=5e-4, batch_size=256, max_epochs=8, min_iterations=20, grad_clip=100.0,
-                 batch_norm="running", smoothing_sigmas=(1, 2, 3, 4, 5, 6), snippet_scoring="mean", empty_frame="min",
+                 batch_norm="running", smoothing_sigmas=(1, 2, 3, 4, 5, 6), snippet_scoring="max", empty_frame="min",
                  contamination="auto",
                  random_state=None, device="auto", verbose=0):
         self.seg_len = seg_len

@@ -2,7 +2,7 @@
 
 :class:`~unsupvad.STGNF` and :class:`~unsupvad.Jigsaw` both score *objects*
 (windows of one track, :class:`~unsupvad.Objects`) and map those scores to
-snippets (the paper: the mean of the objects in the snippet), frames (STG-NF's
+snippets (the mean of the objects in the snippet, as in the paper, or their max), frames (STG-NF's
 protocol: window centre, most abnormal person, Gaussian cascade) and
 detections (the most abnormal window holding each detection) the same way,
 through :class:`WindowScoresMixin`.
