@@ -338,11 +338,12 @@ def test_pyod_training_attributes(fitted, poses):
     np.testing.assert_array_equal(same_stride.decision_scores_, same_stride.score_snippets(poses))
 
 
-def test_snippet_scores_are_the_mean_of_touching_objects(fitted, poses):
+def test_snippet_scores_are_by_default_the_max_of_touching_objects(fitted, poses):
+    assert fitted.snippet_scoring == "max"
     objects = fitted.scoring_objects(poses)
     scores = fitted.score_objects(poses, objects)
     assert scores.shape == (len(objects),)
-    expected = poses.objects_to_snippets(objects, scores, reduce="mean", rule="touch")
+    expected = poses.objects_to_snippets(objects, scores, reduce="max", rule="touch")
     expected = np.where(np.isnan(expected), scores.min(), expected)
     np.testing.assert_allclose(fitted.score_snippets(poses), expected)
 
