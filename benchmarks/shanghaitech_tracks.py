@@ -101,10 +101,14 @@ ROWS = [
 
 
 # ---------------------------------------------------------------------- configuration
+# STGNF parameter: its command-line flag (``--stgnf-batch-norm`` sets ``args.stgnf_batch_norm``)
+STGNF_FLAGS = {"batch_norm": "--stgnf-batch-norm", "snippet_scoring": "--stgnf-snippet-scoring"}
+
+
 def _stgnf_overrides(args: argparse.Namespace) -> dict:
     """The STGNF settings the command line changes from the library's defaults (none by default)."""
     defaults = STGNF().get_params()
-    wanted = {"batch_norm": args.stgnf_batch_norm, "snippet_scoring": args.stgnf_snippet_scoring}
+    wanted = {name: getattr(args, flag[2:].replace("-", "_")) for name, flag in STGNF_FLAGS.items()}
     return {name: value for name, value in wanted.items() if value != defaults[name]}
 
 
@@ -131,9 +135,6 @@ def make_config(args: argparse.Namespace) -> dict:
         "mil": _ws_options(args),
         "iforest": {},
     }
-
-
-STGNF_FLAGS = {"batch_norm": "--stgnf-batch-norm", "snippet_scoring": "--stgnf-snippet-scoring"}
 
 
 def command_flags(cfg: dict) -> str:
@@ -508,9 +509,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="tiny smoke configuration (every 20th video, 1 seed)")
     parser.add_argument("--device", default="cpu", help="'cpu', 'cuda' or 'auto'")
     parser.add_argument("--out", type=Path, default=None, help="result JSON (the markdown table goes next to it)")
-    parser.add_argument("--stgnf-batch-norm", choices=("running", "precise"), default="running",
+    parser.add_argument("--stgnf-batch-norm", choices=("running", "precise"), default=STGNF().batch_norm,
                         help="STGNF(batch_norm=...) in every row (the library default: running)")
-    parser.add_argument("--stgnf-snippet-scoring", choices=("mean", "max", "frames"), default="max",
+    parser.add_argument("--stgnf-snippet-scoring", choices=("mean", "max", "frames"), default=STGNF().snippet_scoring,
                         help="STGNF(snippet_scoring=...) in every row: how the wOCC's window scores become the "
                              "snippet scores the loop ranks (the library default: max; the paper: mean)")
     parser.add_argument("--ws-min-agreement", type=float, default=None,
