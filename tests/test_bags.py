@@ -169,6 +169,24 @@ def test_iterations_per_epoch_auto_and_fixed():
     assert MIL(bag_size=16, batch_size=32).iterations(100, 2000) == 10
     assert MIL(bag_size=16, batch_size=32).iterations(100, 20000) == 40
     assert MIL(iterations_per_epoch=3, min_iterations=50).iterations(100, 20000) == 3
+    # a later epoch continues a trained network: one pass, however small
+    assert MIL(bag_size=16, batch_size=32).iterations(100, 2000, fresh=False) == 4
+    assert MIL(iterations_per_epoch=3).iterations(100, 2000, fresh=False) == 3
+
+
+@pytest.mark.parametrize("model", [MIL, RTFM])
+def test_min_iterations_floors_only_the_first_epoch_of_a_fresh_network(model):
+    X = random_feature_videos([12, 9, 7], d=8)
+    y = np.zeros(len(X), dtype=int)
+    y[:6] = 1  # 6 positive, 22 negative snippets: one pass is ceil(ceil(22 / 4) / 4) = 2 iterations
+    est = model(bag_size=4, batch_size=4, min_iterations=7, device="cpu", random_state=0)
+    est.partial_fit(X, y)
+    assert est.n_iter_ == 7
+    est.partial_fit(X, y).partial_fit(X, y)
+    assert est.n_iter_ == 7 + 2 + 2
+    fitted = model(bag_size=4, batch_size=4, min_iterations=7, max_epochs=3, device="cpu", random_state=0).fit(X, y)
+    assert fitted.n_iter_ == est.n_iter_
+    np.testing.assert_array_equal(fitted.score_snippets(X), est.score_snippets(X))
 
 
 def test_pools_need_both_classes_and_constant_video_labels():

@@ -331,19 +331,21 @@ class BagTrainingMixin(CachesPerVideoSet, SnippetScoresMixin):
         """
         return 1 if self.mode == "video" else self._bag_size()
 
-    def iterations(self, n_pos: int, n_neg: int) -> int:
+    def iterations(self, n_pos: int, n_neg: int, *, fresh: bool = True) -> int:
         """Iterations in one epoch for pools of ``n_pos`` and ``n_neg`` items.
 
         ``'auto'``: enough batches of ``batch_size`` bags to deal the larger
         pool once, ``ceil(max(ceil(n_pos / C), ceil(n_neg / C)) / batch_size)``
         with ``C = bag_size`` in mode ``'pseudo'`` and ``C = 1`` (a bag is a
-        video) in mode ``'video'``, and never fewer than ``min_iterations``.
+        video) in mode ``'video'``. The first epoch of a ``fresh`` network
+        runs at least ``min_iterations``; a later epoch continues a trained
+        one and makes that one pass.
         """
         if self.iterations_per_epoch != "auto":
             return int(self.iterations_per_epoch)
         per_bag = 1 if self.mode == "video" else self._bag_size()
         one_pass = math.ceil(max(math.ceil(n_pos / per_bag), math.ceil(n_neg / per_bag)) / self.batch_size)
-        return max(one_pass, int(self.min_iterations))
+        return max(one_pass, int(self.min_iterations)) if fresh else one_pass
 
     def _epoch(self, X: VideoSet, data: dict) -> None:
         scores = data["scores"]
@@ -356,7 +358,7 @@ class BagTrainingMixin(CachesPerVideoSet, SnippetScoresMixin):
             for pool, weights in (data["pools"][1], data["pools"][0])
         ]
         pos, neg = data["pools"][1][0], data["pools"][0][0]
-        n_iter = self.iterations(len(pos), len(neg))
+        n_iter = self.iterations(len(pos), len(neg), fresh=self.n_epochs_ == 0)
         pos_bags, neg_bags = (s.draw(n_iter * self.batch_size) for s in streams)
         bags = BagPairs(data["bank"], pos_bags, neg_bags)
         with torch_seeded(self._seed + 1 + self.n_epochs_, self.device_):

@@ -121,15 +121,20 @@ class RTFM(BagTrainingMixin, OutlierMixin, BaseEstimator):
     iterations_per_epoch : 'auto' or int, default='auto'
         ``'auto'``: enough iterations to deal the larger pool once
         (``ceil(max(ceil(n_pos / C), ceil(n_neg / C)) / batch_size)``; C = 1
-        in ``mode='video'``), and at least ``min_iterations``. The official
-        code runs 500 per WS step.
+        in ``mode='video'``), and at least ``min_iterations`` in the first
+        epoch of a fresh network. The official code runs 500 per WS step.
     min_iterations : int, default=10
-        Floor of ``iterations_per_epoch='auto'``. One pass over a small
-        training set is one or two iterations, after which a freshly
-        initialised network ranks snippets almost at random (often inverted):
-        each interleaving step's WS would then hand the wOCC noise as soft
-        labels. The floor only acts below ``10 * batch_size`` bags of the
-        larger class (about 5,000 snippets with the defaults).
+        Floor of the first ``iterations_per_epoch='auto'`` epoch of a fresh
+        network. One pass over a small training set is one or two
+        iterations, after which a freshly initialised network ranks snippets
+        almost at random (often inverted): the first interleaving step's WS
+        would then hand the wOCC noise as soft labels. Later epochs (the
+        module's later steps in :class:`~unsupvad.InterleavedVAD`) continue
+        a trained network and make one pass: flooring them too trained the
+        WS over its small pool several times a step, and it fitted the noise
+        of its pseudo-labels (see :doc:`/deviations`). The floor only acts
+        below ``10 * batch_size`` bags of the larger class (about 5,000
+        snippets with the defaults).
     min_agreement : float in [0.5, 1] or None, default=None
         None: :meth:`partial_fit` trains one epoch (the paper's step). A
         value: after that epoch, more epochs follow (at most ``max_epochs``)
