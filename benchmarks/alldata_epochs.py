@@ -1,0 +1,60 @@
+"""STG-NF AllData at the training length of one module's wOCC: the same-settings baseline of the loop's wOCC.
+
+In ``benchmarks/shanghaitech_tracks.py`` a module's wOCC trains one epoch per
+step, at most ``max_module_steps`` (3) epochs, while its AllData row (row 3)
+trains STG-NF's 8. This script fits the same unweighted STGNF (the same
+``config.stgnf``, data and scoring as row 3) for ``--epochs`` epochs instead::
+
+    python benchmarks/alldata_epochs.py [--epochs 3] [--seeds 0 1 2 3 4] [--jobs 2]
+
+No label is read before the test AUCs (and the training-snippet diagnostics,
+read after each fit). Writes ``benchmarks/results/alldata_epochs.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import shanghaitech_tracks as tracks
+from joblib import Parallel, delayed
+
+RESULT = Path(__file__).resolve().parent / "results" / "alldata_epochs.json"
+
+
+def run_one(seed: int, epochs: int) -> dict:
+    cfg = tracks.make_config(tracks.parse_args([]))
+    cfg["alldata_epochs"] = epochs
+    run = tracks.run_task("alldata", seed, cfg)
+    return {"seed": seed, "epochs": epochs, "micro_auc": run["scores"]["test"]["micro_auc"],
+            "macro_auc": run["scores"]["test"]["macro_auc"],
+            "train_snippet_auc": run["scores"]["diagnostic"]["train_snippet_auc"],
+            "fit_seconds": run["fit_seconds"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, nargs="+", default=[3])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--jobs", type=int, default=2, help="parallel processes, one torch thread each")
+    args = parser.parse_args()
+    tic = time.perf_counter()
+    runs = Parallel(n_jobs=args.jobs)(delayed(run_one)(s, e) for e in args.epochs for s in args.seeds)
+    summary = {str(e): {key: {"mean": float(np.mean([r[key] for r in runs if r["epochs"] == e])),
+                              "std": float(np.std([r[key] for r in runs if r["epochs"] == e]))}
+                        for key in ("micro_auc", "macro_auc", "train_snippet_auc")}
+               for e in args.epochs}
+    RESULT.write_text(json.dumps({
+        "what": "STG-NF AllData (unweighted STGNF, row 3 of shanghaitech_tracks) at other epoch counts",
+        "command": f"python benchmarks/alldata_epochs.py --epochs {' '.join(map(str, args.epochs))} "
+                   f"--seeds {' '.join(map(str, args.seeds))}",
+        "config": tracks.make_config(tracks.parse_args([])), "summary": summary, "runs": runs,
+        "elapsed_seconds": time.perf_counter() - tic}, indent=2, default=str) + "\n")
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
