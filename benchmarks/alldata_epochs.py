@@ -25,10 +25,8 @@ from joblib import Parallel, delayed
 RESULT = Path(__file__).resolve().parent / "results" / "alldata_epochs.json"
 
 
-def run_one(seed: int, epochs: int) -> dict:
-    cfg = tracks.make_config(tracks.parse_args([]))
-    cfg["alldata_epochs"] = epochs
-    run = tracks.run_task("alldata", seed, cfg)
+def run_one(seed: int, epochs: int, cfg: dict) -> dict:
+    run = tracks.run_task("alldata", seed, {**cfg, "alldata_epochs": epochs})
     return {"seed": seed, "epochs": epochs, "micro_auc": run["scores"]["test"]["micro_auc"],
             "macro_auc": run["scores"]["test"]["macro_auc"],
             "train_snippet_auc": run["scores"]["diagnostic"]["train_snippet_auc"],
@@ -42,7 +40,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="parallel processes, one torch thread each")
     args = parser.parse_args()
     tic = time.perf_counter()
-    runs = Parallel(n_jobs=args.jobs)(delayed(run_one)(s, e) for e in args.epochs for s in args.seeds)
+    cfg = tracks.make_config(tracks.parse_args([]))
+    runs = Parallel(n_jobs=args.jobs)(delayed(run_one)(s, e, cfg) for e in args.epochs for s in args.seeds)
     summary = {str(e): {key: {"mean": float(np.mean([r[key] for r in runs if r["epochs"] == e])),
                               "std": float(np.std([r[key] for r in runs if r["epochs"] == e]))}
                         for key in ("micro_auc", "macro_auc", "train_snippet_auc")}
@@ -51,7 +50,7 @@ def main() -> None:
         "what": "STG-NF AllData (unweighted STGNF, row 3 of shanghaitech_tracks) at other epoch counts",
         "command": f"python benchmarks/alldata_epochs.py --epochs {' '.join(map(str, args.epochs))} "
                    f"--seeds {' '.join(map(str, args.seeds))}",
-        "config": tracks.make_config(tracks.parse_args([])), "summary": summary, "runs": runs,
+        "config": cfg, "summary": summary, "runs": runs,
         "elapsed_seconds": time.perf_counter() - tic}, indent=2, default=str) + "\n")
     print(json.dumps(summary, indent=2))
 

@@ -47,25 +47,26 @@ def templates(seed: int) -> dict:
             "MIL": MIL(device="cpu", random_state=seed)}
 
 
-def videos(X: VideoSet, which: np.ndarray) -> np.ndarray:
-    """Snippet positions of the videos ``which`` (indices into ``X.videos``)."""
-    return np.flatnonzero(np.isin(X.snippet_video, which))
+def snippet_labels(X: VideoSet) -> np.ndarray:
+    """1 for the snippets of ``X`` (with its frame labels) that hold an abnormal frame, else 0."""
+    return (X.frames_to_snippets(X.frame_labels(), reduce="max") > 0).astype(int)
 
 
-def heldout_curve(template, X: VideoSet, y: np.ndarray, folds: list[np.ndarray]) -> np.ndarray:
+def heldout_curve(template, X: VideoSet, folds: list[list[str]]) -> np.ndarray:
     """Micro frame AUC on each fold's held-out training videos after each epoch of ``EPOCH_GRID``.
 
-    Shape ``(n_folds, len(EPOCH_GRID))``: one model per fold, trained epoch by
-    epoch (``partial_fit``; equal to ``fit`` with that many epochs) on the
-    other folds' videos and their true labels.
+    Shape ``(n_folds, len(EPOCH_GRID))``: one model per fold (``folds`` are
+    lists of video names), trained epoch by epoch (``partial_fit``; equal to
+    ``fit`` with that many epochs) on the other folds' videos and their true
+    labels.
     """
     curve = np.zeros((len(folds), len(EPOCH_GRID)))
     for f, held in enumerate(folds):
-        fit_rows = videos(X, np.setdiff1d(np.arange(X.n_videos), held))
-        test_rows = videos(X, held)
-        model, X_fit, X_held = clone(template), X[fit_rows], X[test_rows]
+        X_fit = X.select_videos([name for name in X.names if name not in set(held)])
+        X_held = X.select_videos(held)
+        model, y_fit = clone(template), snippet_labels(X_fit)
         for epoch in range(1, max(EPOCH_GRID) + 1):
-            model.partial_fit(X_fit, y[fit_rows])
+            model.partial_fit(X_fit, y_fit)
             if epoch in EPOCH_GRID:
                 frames = X_held.snippets_to_frames(model.score_snippets(X_held))
                 curve[f, EPOCH_GRID.index(epoch)] = frame_auc(X_held.frame_labels(), frames)
@@ -78,7 +79,8 @@ def run_oracle(name: str, template, train_f: VideoSet, test_f: VideoSet, test_la
     entry = {"model": name, "seed": seed}
     if n_folds:
         order = np.random.default_rng(seed).permutation(train_f.n_videos)
-        curve = heldout_curve(template, train_f, y, np.array_split(order, n_folds))
+        folds = [[train_f.names[i] for i in fold] for fold in np.array_split(order, n_folds)]
+        curve = heldout_curve(template, train_f, folds)
         epochs = EPOCH_GRID[int(np.argmax(curve.mean(axis=0)))]
         entry.update(heldout_auc=dict(zip(map(str, EPOCH_GRID), curve.mean(axis=0).round(4).tolist())))
         template = clone(template).set_params(max_epochs=epochs)
@@ -100,7 +102,7 @@ def main() -> None:
     test = load_tracks_benchmark(args.data, "test", scene=scene_prefix)
     features = TrackSnippetFeatures(standardize=True).fit(train)
     train_f, test_f = features.transform(train), features.transform(test)
-    y = (train.frames_to_snippets(train.frame_labels(), reduce="max") > 0).astype(int)
+    y = snippet_labels(train)
     runs = [run_oracle(name, template, train_f, test_f, test.frame_labels(), y, seed, args.folds)
             for seed in args.seeds for name, template in templates(seed).items()]
     summary = {name: {"mean": float(np.mean([r["micro_auc"] for r in runs if r["model"] == name])),
