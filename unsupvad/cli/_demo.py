@@ -20,18 +20,12 @@ def run_demo(n_videos: int = 60, seed: int = 0, out: Path | None = None, *, max_
     plot ``out/demo_scores.png``, when ``out`` is given).
     """
     from .._baselines import speed_frame_scores
-    from ..datasets import make_synthetic_videos
     from ..metrics import evaluate
 
-    if n_videos < 3:
-        raise ValueError(f"the demo needs at least 3 videos (2 to fit, 1 to score), got n_videos={n_videos}")
     tic = time.perf_counter()
-    X = make_synthetic_videos(n_videos=n_videos, tracks="boxes", features=False, random_state=seed)
-    n_train = max(2, n_videos * 2 // 3)
-    train, test = X[np.flatnonzero(X.snippet_video < n_train)], X[np.flatnonzero(X.snippet_video >= n_train)]
+    train, test = demo_data(n_videos, seed)
     labels = test.frame_labels()
-    model = build_model(wocc="stgnf", ws="rtfm", track_features=True, preset="small", max_modules=max_modules,
-                        seed=seed, device=device)
+    model = demo_model(seed, max_modules=max_modules, device=device)
     fit_seconds = fit_model(model, train, progress=progress)
     ivad = _interleaved(model)
     scores = {name: score_videos(model, test, name) for name in ("ws", "wocc")}
@@ -55,6 +49,29 @@ def run_demo(n_videos: int = 60, seed: int = 0, out: Path | None = None, *, max_
         (out / "demo_report.json").write_text(_json_text(report))
         report["plot"] = _demo_plot(test, scores, out / "demo_scores.png")
     return report
+
+
+def demo_data(n_videos: int = 60, seed: int = 0, *, return_events: bool = False):
+    """The demo's generated box-track videos, split in order: the first two thirds to fit, the rest to score.
+
+    Returns ``(train, test)``, and the generator's table of planted
+    anomalies as a third item when ``return_events``.
+    """
+    from ..datasets import make_synthetic_videos
+
+    if n_videos < 3:
+        raise ValueError(f"the demo needs at least 3 videos (2 to fit, 1 to score), got n_videos={n_videos}")
+    X, events = make_synthetic_videos(n_videos=n_videos, tracks="boxes", features=False, random_state=seed,
+                                      return_events=True)
+    n_train = max(2, n_videos * 2 // 3)
+    train, test = X[np.flatnonzero(X.snippet_video < n_train)], X[np.flatnonzero(X.snippet_video >= n_train)]
+    return (train, test, events) if return_events else (train, test)
+
+
+def demo_model(seed: int = 0, *, max_modules: int = 3, device: str = "auto"):
+    """The demo's unfitted estimator: TrackSnippetFeatures then InterleavedVAD(STGNF, RTFM), preset 'small'."""
+    return build_model(wocc="stgnf", ws="rtfm", track_features=True, preset="small", max_modules=max_modules,
+                       seed=seed, device=device)
 
 
 def _demo_plot(test, scores: dict, path: Path) -> str | None:
