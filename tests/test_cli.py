@@ -10,7 +10,7 @@ import pytest
 from _helpers import write_mot
 
 from unsupvad import cli
-from unsupvad.cli._demo import _demo_figure
+from unsupvad.cli._demo import _demo_figure, demo_data
 from unsupvad.datasets import make_synthetic_videos, read_mot_tracks
 from unsupvad.metrics import evaluate
 from unsupvad.persistence import load_model, read_model_info
@@ -78,6 +78,22 @@ def test_demo_writes_report_and_plot(tmp_path):
     assert report["n_modules"] == len(report["thresholds"]) == 1 and report["fit_seconds"] > 0
     png = tmp_path / "demo_scores.png"
     assert png.stat().st_size > 1000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_demo_data_splits_in_order_and_its_events_are_the_frame_labels():
+    train, test, events = demo_data(9, seed=1, return_events=True)
+    assert train.n_videos == 6 and test.n_videos == 3
+    assert list(train.names) + list(test.names) == [f"synthetic_{i:03d}" for i in range(9)]
+    for video in [*train.videos, *test.videos]:
+        planted = np.zeros(video.n_frames, bool)
+        for start, stop in events.loc[events["video"] == video.name, ["start", "stop"]].itertuples(index=False):
+            planted[start:stop] = True
+        np.testing.assert_array_equal(planted, video.labels.astype(bool))
+    plain_train, _ = demo_data(9, seed=1)  # asking for the events changes no video
+    for plain, video in zip(plain_train.videos, train.videos, strict=True):
+        np.testing.assert_array_equal(plain.tracks.points, video.tracks.points)
+    with pytest.raises(ValueError, match="at least 3 videos"):
+        demo_data(2)
 
 
 def test_demo_figure_shows_every_held_out_video_without_overlap():
