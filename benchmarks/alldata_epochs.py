@@ -14,11 +14,10 @@ read after each fit). Writes ``benchmarks/results/alldata_epochs.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
-import numpy as np
+import row_variants
 import shanghaitech_tracks as tracks
 from joblib import Parallel, delayed
 
@@ -42,18 +41,12 @@ def main() -> None:
     tic = time.perf_counter()
     cfg = tracks.make_config(tracks.parse_args([]))
     runs = Parallel(n_jobs=args.jobs)(delayed(run_one)(s, e, cfg) for e in args.epochs for s in args.seeds)
-    summary = {str(e): {key: {"mean": float(np.mean([r[key] for r in runs if r["epochs"] == e])),
-                              "std": float(np.std([r[key] for r in runs if r["epochs"] == e]))}
-                        for key in ("micro_auc", "macro_auc", "train_snippet_auc")}
-               for e in args.epochs}
-    RESULT.write_text(json.dumps({
-        "what": "STG-NF AllData (unweighted STGNF, row 3 of shanghaitech_tracks) at other epoch counts",
-        "command": f"python benchmarks/alldata_epochs.py --epochs {' '.join(map(str, args.epochs))} "
-                   f"--seeds {' '.join(map(str, args.seeds))}",
-        "config": cfg, "summary": summary, "runs": runs,
-        "elapsed_seconds": time.perf_counter() - tic}, indent=2, default=str) + "\n")
-    print(json.dumps(summary, indent=2))
-
+    summary = row_variants.grouped_summary(runs, "epochs", args.epochs, ("micro_auc", "macro_auc", "train_snippet_auc"))
+    row_variants.write_result(
+        RESULT, what="STG-NF AllData (unweighted STGNF, row 3 of shanghaitech_tracks) at other epoch counts",
+        command=f"python benchmarks/alldata_epochs.py --epochs {' '.join(map(str, args.epochs))} "
+                f"--seeds {' '.join(map(str, args.seeds))}",
+        cfg=cfg, summary=summary, runs=runs, started=tic)
 
 if __name__ == "__main__":
     main()

@@ -14,11 +14,10 @@ No label is read before the test AUCs. Writes
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
-import numpy as np
+import row_variants
 import shanghaitech_tracks as tracks
 from joblib import Parallel, delayed
 
@@ -44,18 +43,13 @@ def main() -> None:
     tic = time.perf_counter()
     cfg = tracks.make_config(tracks.parse_args([]))
     runs = Parallel(n_jobs=args.jobs)(delayed(run_one)(s, n, cfg) for n in args.steps for s in args.seeds)
-    summary = {str(n): {f"{key}_micro_auc": {
-        "mean": float(np.mean([r[f"{key}_micro_auc"] for r in runs if r["max_module_steps"] == n])),
-        "std": float(np.std([r[f"{key}_micro_auc"] for r in runs if r["max_module_steps"] == n]))}
-        for key in SCORERS} for n in args.steps}
-    RESULT.write_text(json.dumps({
-        "what": "row 4 of shanghaitech_tracks (STGNF + RTFM) at other max_module_steps",
-        "command": f"python benchmarks/module_steps.py --steps {' '.join(map(str, args.steps))} "
-                   f"--seeds {' '.join(map(str, args.seeds))}",
-        "config": cfg, "summary": summary, "runs": runs,
-        "elapsed_seconds": time.perf_counter() - tic}, indent=2, default=str) + "\n")
-    print(json.dumps(summary, indent=2))
-
+    summary = row_variants.grouped_summary(runs, "max_module_steps", args.steps,
+                                           [f"{key}_micro_auc" for key in SCORERS])
+    row_variants.write_result(
+        RESULT, what="row 4 of shanghaitech_tracks (STGNF + RTFM) at other max_module_steps",
+        command=f"python benchmarks/module_steps.py --steps {' '.join(map(str, args.steps))} "
+                f"--seeds {' '.join(map(str, args.seeds))}",
+        cfg=cfg, summary=summary, runs=runs, started=tic)
 
 if __name__ == "__main__":
     main()
