@@ -13,15 +13,13 @@ read after each fit). Writes ``benchmarks/results/alldata_epochs.json``.
 
 from __future__ import annotations
 
-import argparse
-import time
 from pathlib import Path
 
 import row_variants
 import shanghaitech_tracks as tracks
-from joblib import Parallel, delayed
 
 RESULT = Path(__file__).resolve().parent / "results" / "alldata_epochs.json"
+KEYS = ("micro_auc", "macro_auc", "train_snippet_auc")
 
 
 def run_one(seed: int, epochs: int, cfg: dict) -> dict:
@@ -33,20 +31,13 @@ def run_one(seed: int, epochs: int, cfg: dict) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, nargs="+", default=[3])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--jobs", type=int, default=2, help="parallel processes, one torch thread each")
-    args = parser.parse_args()
-    tic = time.perf_counter()
-    cfg = tracks.make_config(tracks.parse_args([]))
-    runs = Parallel(n_jobs=args.jobs)(delayed(run_one)(s, e, cfg) for e in args.epochs for s in args.seeds)
-    summary = row_variants.grouped_summary(runs, "epochs", args.epochs, ("micro_auc", "macro_auc", "train_snippet_auc"))
+    args, cfg, runs, started = row_variants.run_grid(__doc__.splitlines()[0], "--epochs", [3], run_one)
     row_variants.write_result(
         RESULT, what="STG-NF AllData (unweighted STGNF, row 3 of shanghaitech_tracks) at other epoch counts",
-        command=f"python benchmarks/alldata_epochs.py --epochs {' '.join(map(str, args.epochs))} "
-                f"--seeds {' '.join(map(str, args.seeds))}",
-        cfg=cfg, summary=summary, runs=runs, started=tic)
+        command=row_variants.command_line("alldata_epochs.py", "--epochs", args), cfg=cfg,
+        summary=row_variants.grouped_summary(runs, "epochs", args.grid, KEYS),
+        runs=runs, started=started)
+
 
 if __name__ == "__main__":
     main()

@@ -13,16 +13,14 @@ No label is read before the test AUCs. Writes
 
 from __future__ import annotations
 
-import argparse
-import time
 from pathlib import Path
 
 import row_variants
 import shanghaitech_tracks as tracks
-from joblib import Parallel, delayed
 
 RESULT = Path(__file__).resolve().parent / "results" / "module_steps.json"
 SCORERS = ("ws", "wocc", "ws_last", "wocc_last")
+KEYS = [f"{key}_micro_auc" for key in SCORERS]
 
 
 def run_one(seed: int, steps: int, cfg: dict) -> dict:
@@ -35,21 +33,13 @@ def run_one(seed: int, steps: int, cfg: dict) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, nargs="+", default=[5])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--jobs", type=int, default=2, help="parallel processes, one torch thread each")
-    args = parser.parse_args()
-    tic = time.perf_counter()
-    cfg = tracks.make_config(tracks.parse_args([]))
-    runs = Parallel(n_jobs=args.jobs)(delayed(run_one)(s, n, cfg) for n in args.steps for s in args.seeds)
-    summary = row_variants.grouped_summary(runs, "max_module_steps", args.steps,
-                                           [f"{key}_micro_auc" for key in SCORERS])
+    args, cfg, runs, started = row_variants.run_grid(__doc__.splitlines()[0], "--steps", [5], run_one)
     row_variants.write_result(
         RESULT, what="row 4 of shanghaitech_tracks (STGNF + RTFM) at other max_module_steps",
-        command=f"python benchmarks/module_steps.py --steps {' '.join(map(str, args.steps))} "
-                f"--seeds {' '.join(map(str, args.seeds))}",
-        cfg=cfg, summary=summary, runs=runs, started=tic)
+        command=row_variants.command_line("module_steps.py", "--steps", args), cfg=cfg,
+        summary=row_variants.grouped_summary(runs, "max_module_steps", args.grid, KEYS),
+        runs=runs, started=started)
+
 
 if __name__ == "__main__":
     main()
