@@ -86,7 +86,7 @@ def run_seed(seed: int) -> dict:
            "frame_auc": {name: breakdown(labels, f, masks) for name, f in frames.items()}}
     out["module_ws"] = [breakdown(labels, test_f.snippets_to_frames(models["ws"].score_snippets(test_f)), masks)
                         for models in ivad.module_models_]
-    y_train = (train_f.frames_to_snippets(train.frame_labels(), reduce="max") > 0).astype(int)  # oracle only
+    y_train = train_f.snippet_labels()  # the oracle only
     out["oracle_rtfm"] = {str(epochs): breakdown(labels, test_f.snippets_to_frames(
         RTFM(max_epochs=epochs, random_state=seed, device="cpu").fit(train_f, y_train).score_snippets(test_f)),
         masks) for epochs in ORACLE_EPOCHS}

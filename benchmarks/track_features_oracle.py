@@ -47,11 +47,6 @@ def templates(seed: int) -> dict:
             "MIL": MIL(device="cpu", random_state=seed)}
 
 
-def snippet_labels(X: VideoSet) -> np.ndarray:
-    """1 for the snippets of ``X`` (with its frame labels) that hold an abnormal frame, else 0."""
-    return (X.frames_to_snippets(X.frame_labels(), reduce="max") > 0).astype(int)
-
-
 def heldout_curve(template, X: VideoSet, folds: list[list[str]]) -> np.ndarray:
     """Micro frame AUC on each fold's held-out training videos after each epoch of ``EPOCH_GRID``.
 
@@ -64,7 +59,7 @@ def heldout_curve(template, X: VideoSet, folds: list[list[str]]) -> np.ndarray:
     for f, held in enumerate(folds):
         X_fit = X.select_videos([name for name in X.names if name not in set(held)])
         X_held = X.select_videos(held)
-        model, y_fit = clone(template), snippet_labels(X_fit)
+        model, y_fit = clone(template), X_fit.snippet_labels()
         for epoch in range(1, max(EPOCH_GRID) + 1):
             model.partial_fit(X_fit, y_fit)
             if epoch in EPOCH_GRID:
@@ -102,7 +97,7 @@ def main() -> None:
     test = load_tracks_benchmark(args.data, "test", scene=scene_prefix)
     features = TrackSnippetFeatures(standardize=True).fit(train)
     train_f, test_f = features.transform(train), features.transform(test)
-    y = snippet_labels(train)
+    y = train.snippet_labels()
     runs = [run_oracle(name, template, train_f, test_f, test.frame_labels(), y, seed, args.folds)
             for seed in args.seeds for name, template in templates(seed).items()]
     summary = {name: {"mean": float(np.mean([r["micro_auc"] for r in runs if r["model"] == name])),
